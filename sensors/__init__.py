@@ -1,0 +1,1 @@
+"""Built-in sensor plugins for TARS Edge (import name ``tars_edge_sensors``)."""

@@ -1,0 +1,1 @@
+"""Running bundle models with ONNX Runtime."""
