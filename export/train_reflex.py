@@ -1,0 +1,177 @@
+"""Training and evaluation of the reflex MinGRU: fp32 first, then quantization-aware
+fine-tuning (straight-through estimator) for the int8 and ternary variants.
+
+Targets: the intent (cross-entropy over six labels) and, separately, whether the reflex tier
+can answer the text itself (binary cross-entropy on ``Example.reflexable``: 1 for real
+non-complex utterances, 0 for `complex` and out-of-distribution text). That second head is what
+makes "confidence" mean something a cascade can act on.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from tars_export import intents
+from tars_export.intents import Example
+from tars_export.mingru import ReflexConfig, ReflexMinGRU
+from tars_export.quant import set_scheme
+from tars_export.tokenizer import encode_batch
+
+
+@dataclass
+class ReflexTrainConfig:
+    epochs: int = 30
+    qat_epochs: int = 10
+    batch_size: int = 64
+    lr: float = 4e-3
+    qat_lr: float = 1e-3
+    weight_decay: float = 0.01
+    augment_copies: int = 3
+    heldout_frac: float = 0.2
+    threads: int = 2  # fixed, so that float reductions (and so training) are reproducible
+
+    @classmethod
+    def quick(cls) -> "ReflexTrainConfig":
+        return cls(epochs=2, qat_epochs=1, augment_copies=1)
+
+
+def _batches(examples: list[Example], batch_size: int, max_tokens: int, rng: np.random.Generator):
+    """Length-bucketed batches in random order: the (T × T) scan costs T², so mixing a 10-byte
+    greeting with a 128-byte paragraph would waste most of the work."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].text))
+    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    for c in rng.permutation(len(chunks)):
+        batch = [examples[i] for i in chunks[c]]
+        tokens, lengths = encode_batch([e.text for e in batch], max_tokens)
+        yield (
+            tokens,
+            lengths,
+            torch.tensor([e.intent for e in batch]),
+            torch.tensor([e.reflexable for e in batch], dtype=torch.float32),
+        )
+
+
+def fit(
+    model: ReflexMinGRU,
+    examples: list[Example],
+    epochs: int,
+    lr: float,
+    cfg: ReflexTrainConfig,
+    rng: np.random.Generator,
+    desc: str,
+) -> list[float]:
+    """Trains in place; returns the mean loss per epoch."""
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = -(-len(examples) // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        optim, max_lr=lr, total_steps=max(1, epochs * steps_per_epoch), pct_start=0.15
+    )
+    losses = []
+    model.train()
+    with tqdm(total=epochs * steps_per_epoch, desc=desc, unit="batch") as bar:
+        for _ in range(epochs):
+            total = 0.0
+            for tokens, lengths, intent, reflexable in _batches(
+                examples, cfg.batch_size, model.cfg.max_tokens, rng
+            ):
+                logits, conf = model(tokens, lengths)
+                loss = F.cross_entropy(logits, intent) + F.binary_cross_entropy_with_logits(
+                    conf, reflexable
+                )
+                optim.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optim.step()
+                sched.step()
+                total += loss.item()
+                bar.update()
+            losses.append(total / steps_per_epoch)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def predict(model: ReflexMinGRU, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(intent probabilities (N, n_intents), confidence (N,)) in PyTorch."""
+    model.eval()
+    probs, confs = [], []
+    for i in range(0, len(texts), 256):
+        tokens, lengths = encode_batch(texts[i : i + 256], model.cfg.max_tokens)
+        logits, conf = model(tokens, lengths)
+        probs.append(torch.softmax(logits, -1).numpy())
+        confs.append(torch.sigmoid(conf).numpy())
+    return np.concatenate(probs), np.concatenate(confs)
+
+
+def metrics(
+    heldout: list[Example],
+    ood: list[Example],
+    probs: np.ndarray,
+    conf: np.ndarray,
+    ood_conf: np.ndarray,
+    threshold: float,
+) -> dict:
+    """Held-out intent accuracy, confusion matrix (rows: true, columns: predicted), and how
+    the confidence gate behaves at ``threshold``."""
+    labels = np.array([e.intent for e in heldout])
+    pred = probs.argmax(-1)
+    n = len(intents.LABELS)
+    confusion = np.zeros((n, n), dtype=int)
+    np.add.at(confusion, (labels, pred), 1)
+    complex_id = intents.LABELS.index("complex")
+    answers = (conf >= threshold) & (pred != complex_id)
+    simple = labels != complex_id
+    by_lang = {
+        lang: round(float((pred[m] == labels[m]).mean()), 4)
+        for lang in ("en", "ru")
+        if (m := np.array([e.lang == lang for e in heldout])).any()
+    }
+    return {
+        "accuracy": round(float((pred == labels).mean()), 4),
+        "accuracy_by_lang": by_lang,
+        "confusion": confusion.tolist(),
+        "heldout_size": len(heldout),
+        # Of the texts the reflex would answer itself, how many got the right intent.
+        "reflex_precision": round(float((pred[answers] == labels[answers]).mean()), 4)
+        if answers.any() else None,
+        # Share of simple (non-complex) held-out texts the reflex answers itself.
+        "reflex_coverage": round(float(answers[simple].mean()), 4),
+        "complex_false_accept": round(float(answers[~simple].mean()), 4),
+        "ood_false_accept": round(float((ood_conf >= threshold).mean()), 4),
+        "ood_size": len(ood),
+    }
+
+
+@dataclass
+class TrainedReflex:
+    models: dict[str, ReflexMinGRU]  # variant -> model with its quantization scheme set
+    heldout: list[Example]
+    ood_heldout: list[Example]
+    losses: dict[str, list[float]]
+
+
+def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
+    """fp32 from scratch, then int8 and ternary fine-tuned from the fp32 weights."""
+    torch.manual_seed(seed)
+    torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(seed)
+    train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), cfg.heldout_frac, seed)
+    examples = intents.training_set(train_rows, rng, augment_copies=cfg.augment_copies)
+    ood_heldout = intents.out_of_distribution(np.random.default_rng(seed + 1_000_003), 200)
+
+    fp32 = ReflexMinGRU(ReflexConfig())
+    losses = {"fp32": fit(fp32, examples, cfg.epochs, cfg.lr, cfg, rng, "reflex fp32")}
+    models = {"fp32": fp32}
+    for scheme in ("int8", "ternary"):
+        model = copy.deepcopy(fp32)
+        set_scheme(model, scheme)
+        losses[scheme] = fit(model, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, f"reflex {scheme} QAT")
+        models[scheme] = model
+    return TrainedReflex(models=models, heldout=heldout, ood_heldout=ood_heldout, losses=losses)

@@ -1,0 +1,62 @@
+"""MinGRU: the parallel (T × T) form used for training and ONNX equals the one-step recurrence."""
+
+import torch
+
+from tars_export.mingru import MinGRU, ReflexConfig, ReflexGraph, ReflexMinGRU
+from tars_export.quant import set_scheme
+
+
+def test_sequence_form_equals_step_recurrence():
+    torch.manual_seed(0)
+    cell = MinGRU(16, 32)
+    x = torch.randn(3, 40, 16)
+    h0 = torch.randn(3, 32)
+    parallel = cell(x, h0)
+    h = h0
+    for t in range(x.shape[1]):
+        h = cell.step(x[:, t], h)
+        torch.testing.assert_close(parallel[:, t], h, atol=1e-5, rtol=1e-4)
+
+
+def test_long_sequence_stays_finite():
+    torch.manual_seed(1)
+    cell = MinGRU(8, 8)
+    out = cell(torch.randn(1, 600, 8) * 5, torch.zeros(1, 8))
+    assert torch.isfinite(out).all()
+
+
+def test_reflex_step_padding_and_graph_agree():
+    torch.manual_seed(2)
+    model = ReflexMinGRU(ReflexConfig()).eval()
+    texts = [torch.randint(0, 256, (n,)) for n in (3, 17, 9)]
+    batch = torch.zeros(3, 17, dtype=torch.long)
+    for i, t in enumerate(texts):
+        batch[i, : len(t)] = t
+    lengths = torch.tensor([len(t) for t in texts])
+    with torch.no_grad():
+        batched_logits, batched_conf = model(batch, lengths)
+        for i, t in enumerate(texts):
+            logits, conf = model(t[None])
+            torch.testing.assert_close(batched_logits[i], logits[0], atol=1e-5, rtol=1e-4)
+            h = model.initial_state(1)
+            for token in t:
+                step_logits, step_conf, h = model.step(token[None], h)
+            torch.testing.assert_close(step_logits, logits, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(step_conf, conf, atol=1e-5, rtol=1e-4)
+            g_logits, g_conf, g_h = ReflexGraph(model)(t[None], model.initial_state(1))
+            torch.testing.assert_close(g_logits, logits)
+            torch.testing.assert_close(g_conf, torch.sigmoid(conf))
+
+
+def test_quantized_schemes_keep_step_equivalence():
+    torch.manual_seed(3)
+    for scheme in ("int8", "ternary"):
+        model = ReflexMinGRU(ReflexConfig()).eval()
+        set_scheme(model, scheme)
+        tokens = torch.randint(0, 256, (1, 12))
+        with torch.no_grad():
+            logits, _ = model(tokens)
+            h = model.initial_state(1)
+            for token in tokens[0]:
+                step_logits, _, h = model.step(token[None], h)
+        torch.testing.assert_close(step_logits, logits, atol=1e-5, rtol=1e-4)

@@ -1,0 +1,83 @@
+"""Reflex export: every variant is verified against PyTorch before it reaches a bundle, a
+failing verification writes nothing, and the committed bundle's metrics are reproducible."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from tars_edge.bundle import Bundle
+from tars_edge.reflex import ReflexClassifier
+from tars_export import intents, reflex_build
+from tars_export.verify import VerificationError
+
+from conftest import MODELS
+
+
+@pytest.fixture(scope="module")
+def quick_bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick-bundle")
+    reflex_build.build(out, seed=0, quick=True)
+    return out
+
+
+def test_quick_build_writes_three_verified_variants(quick_bundle):
+    spec = Bundle.load(quick_bundle).model("reflex")
+    assert set(spec["files"]) == {"fp32", "int8", "ternary"}
+    for variant in spec["files"]:
+        assert spec["metrics"]["parity_max_abs"][variant] <= reflex_build.PARITY_TOLERANCE
+    sizes = {v: f["bytes"] for v, f in spec["files"].items()}
+    assert sizes["ternary"] < sizes["int8"] < sizes["fp32"]
+    n = len(intents.LABELS)
+    confusion = np.array(spec["metrics"]["confusion"]["fp32"])
+    assert confusion.shape == (n, n) and confusion.sum() == spec["metrics"]["heldout_size"]["fp32"]
+
+
+def test_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
+    """Fault injection: perturb one weight of the exported graph; nothing may be written."""
+    real_export = reflex_build.export_onnx
+
+    def export_then_corrupt(model, path):
+        real_export(model, path)
+        proto = onnx.load(str(path))
+        for init in proto.graph.initializer:
+            if init.data_type == onnx.TensorProto.FLOAT and len(init.dims) == 2:
+                arr = numpy_helper.to_array(init).copy()
+                arr.flat[0] += 0.5
+                init.CopyFrom(numpy_helper.from_array(arr, init.name))
+                break
+        onnx.save(proto, str(path))
+
+    monkeypatch.setattr(reflex_build, "export_onnx", export_then_corrupt)
+    monkeypatch.setattr(reflex_build.ReflexTrainConfig, "quick", classmethod(
+        lambda cls: cls(epochs=1, qat_epochs=1, augment_copies=0)))
+    with pytest.raises(VerificationError, match="refusing to write"):
+        reflex_build.build(tmp_path, seed=0, quick=True)
+    assert not (tmp_path / "manifest.json").exists()
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+def test_committed_bundle_meets_target_and_reproduces_its_metrics():
+    """The committed manifest's held-out accuracy is what the runtime really gets."""
+    bundle = Bundle.load(MODELS)
+    spec = bundle.model("reflex")
+    deployed = spec["deployed"]
+    assert deployed in ("ternary", "int8")
+    assert spec["metrics"]["accuracy"][deployed] >= 0.95
+    _, heldout = intents.split_by_phrasing(
+        intents.load_rows(), reflex_build.ReflexTrainConfig().heldout_frac, spec["config"]["seed"]
+    )
+    for variant in spec["files"]:
+        reflex = ReflexClassifier(bundle, variant=variant)
+        correct = [reflex.classify(e.text).intent == intents.LABELS[e.intent] for e in heldout]
+        assert np.mean(correct) == pytest.approx(spec["metrics"]["accuracy"][variant], abs=1e-4)
+
+
+def test_report_lists_accuracy_per_variant():
+    from tars_export.cli import report
+
+    data = report(Bundle.load(MODELS))
+    assert set(data["reflex.accuracy"]) == {"fp32", "int8", "ternary"}
+    json.dumps(data)  # serialisable as `tars-export report --json`
