@@ -18,6 +18,7 @@ variable), the key and the reason. Relative paths in a file are relative to that
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -112,6 +113,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                       min=1),
         "disk_path": Key(str, "", "the disk \"how much space\" reports; \"\" = the state dir",
                          path=True),
+        "alert_command": Key(list, [], "argv that speaks a fired timer's text, given on stdin; "
+                             "{lang} becomes ru/en, e.g. [\"espeak-ng\", \"-v\", \"{lang}\"]"),
     },
 }
 # Free-form tables checked by their owners: actions by skills.ActionBook, sensors by plugins.
@@ -144,7 +147,8 @@ class Config:
     def skill_settings(self):
         from tars_edge.skills import SkillSettings
 
-        return SkillSettings(**self.values["skills"])
+        fields = SkillSettings.__dataclass_fields__
+        return SkillSettings(**{k: v for k, v in self.values["skills"].items() if k in fields})
 
 
 def user_config_path(env: dict[str, str] | None = None) -> Path:
@@ -197,6 +201,9 @@ def _check(where: str, section: str, name: str, value: Any, base: Path | None) -
         value = float(value)
     elif kind is str and not isinstance(value, str):
         raise ConfigError(f"{label}: must be a string, not {value!r}")
+    elif kind is list and (not isinstance(value, list)
+                           or not all(isinstance(v, str) for v in value)):
+        raise ConfigError(f"{label}: must be a list of strings, not {value!r}")
     if spec.min is not None and value < spec.min:
         raise ConfigError(f"{label}: {value!r} is below the minimum {spec.min:g}")
     if spec.max is not None and value > spec.max:
@@ -323,8 +330,8 @@ def example_toml() -> str:
                 lines.append(f"# {name} =")
             elif isinstance(spec.default, bool):
                 lines.append(f"{name} = {'true' if spec.default else 'false'}")
-            elif isinstance(spec.default, str):
-                lines.append(f'{name} = "{spec.default}"')
+            elif isinstance(spec.default, str | list):
+                lines.append(f"{name} = {json.dumps(spec.default)}")
             else:
                 lines.append(f"{name} = {spec.default!r}")
         lines.append("")
