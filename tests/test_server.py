@@ -81,8 +81,8 @@ def serve(tmp_path):
     started = []
 
     def start(**limits) -> Running:
-        base = dict(write_timeout_s=2.0, line_timeout_s=2.0, idle_timeout_s=60.0,
-                    request_timeout_s=30.0)
+        base = {"write_timeout_s": 2.0, "line_timeout_s": 2.0, "idle_timeout_s": 60.0,
+                "request_timeout_s": 30.0}
         base.update(limits)
         running = Running(tmp_path / f"s{len(started)}.sock", Limits(**base))
         started.append(running)
@@ -304,7 +304,7 @@ def test_many_concurrent_clients(serve):
                 assert [t["params"]["id"] for t in tokens] == [i, i]
                 assert result == {"jsonrpc": "2.0", "id": i, "result": "streamed"}
             c.close()
-        except Exception as exc:  # collected, asserted below
+        except Exception as exc:  # noqa: BLE001 - collected, asserted below
             errors.append(f"client {n}: {exc!r}")
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(24)]
