@@ -71,7 +71,7 @@ def put_model(
         entry = dict(entry)
         entry["files"] = {}
         for variant, src in sorted(files.items()):
-            dest_name = f"{name}.{variant}{''.join(Path(src).suffixes) or '.onnx'}"
+            dest_name = f"{name}.{variant}{Path(src).suffix or '.onnx'}"
             dest = bundle_dir / dest_name
             if Path(src).resolve() != dest.resolve():
                 tmp = dest.with_name(dest.name + ".tmp")

@@ -13,11 +13,13 @@ a_t = 1 − g_t (log a_t = −softplus(W_g x_t + b_g), exact and stable) and L_t
 
 ``forward`` computes that as a masked (T × T) weighting per channel -- the same "quadratic"
 form Mamba-2's SSD uses for a chunk. Every exponent L_t − L_s ≤ 0, so it never overflows, and it
-exports to plain ONNX ops with a dynamic T. ``step`` is the one-token recurrence. A test proves
-the two agree.
+exports to plain ONNX ops with a dynamic T: this is the form in the ONNX graph. ``step`` is the
+one-token recurrence and ``scan`` loops it over a sequence; training uses ``scan`` because its
+cost is O(T) rather than O(T²) (for a batch of 128-byte texts the quadratic form's backward is
+~10× slower). Tests prove the three agree, and export verification compares the ONNX graph
+(closed form) against ``scan`` (the recurrence as written).
 
-State tensors (the ONNX state contract):
-    h: (B, D) float32, initial value 0.
+State tensor of the cell: h (B, D) float32, initial value 0.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tars_export.quant import QuantLinear
+from tars_export.quant import QuantEmbedding, QuantLinear
 
 
 class MinGRU(nn.Module):
@@ -55,22 +57,68 @@ class MinGRU(nn.Module):
         g = torch.sigmoid(self.gate(x_t))
         return (1 - g) * h + g * self.candidate(x_t)
 
+    def scan(self, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+        """Same result as ``forward`` by running the recurrence; projections done once."""
+        g = torch.sigmoid(self.gate(x))
+        keep, drive = 1 - g, g * self.candidate(x)
+        states, h = [], h0
+        for t in range(x.shape[1]):
+            h = keep[:, t] * h + drive[:, t]
+            states.append(h)
+        return torch.stack(states, dim=1)
+
 
 @dataclass
 class ReflexConfig:
     vocab_size: int = 256
     d_embed: int = 64
     d_hidden: int = 64
+    conv_width: int = 4  # bytes seen by the causal conv: about a Cyrillic/Latin syllable
     n_intents: int = 6
     max_tokens: int = 128  # longer texts are cut; they are never reflex material anyway
 
     def __post_init__(self):
         assert self.d_embed > 0 and self.d_hidden > 0, "sizes must be positive"
+        assert self.conv_width >= 1, "conv_width must be at least 1"
         assert self.n_intents >= 2, "need at least two intents"
 
 
+class CausalConv(nn.Module):
+    """Depthwise causal conv over time: y_t = b + Σ_{j<k} w_j ⊙ x_{t−k+1+j} (zeros before t=0).
+
+    Why: a MinGRU's gates see one byte at a time, so alone it must build words out of bytes
+    through a linear recurrence; k-byte features in front give it syllables to work with
+    (the same reason Mamba puts a short conv before its SSM). Measured on the held-out
+    phrasings: +9 points of accuracy over embedding → MinGRU alone (docs/reflex.md).
+    Streaming state: the last k−1 inputs, (B, k−1, D)."""
+
+    def __init__(self, d: int, width: int):
+        super().__init__()
+        self.width = width
+        self.weight = nn.Parameter(torch.randn(d, width) / width)
+        self.bias = nn.Parameter(torch.zeros(d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, D) -> (B, T, D)."""
+        padded = F.pad(x.transpose(1, 2), (self.width - 1, 0))
+        return F.conv1d(padded, self.weight.unsqueeze(1), self.bias, groups=x.shape[-1]).transpose(1, 2)
+
+    def step(self, x_t: torch.Tensor, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x_t (B, D), window (B, k−1, D) -> (y_t (B, D), window')."""
+        full = torch.cat([window, x_t.unsqueeze(1)], dim=1)  # (B, k, D)
+        return (full * self.weight.T).sum(1) + self.bias, full[:, 1:]
+
+
 class ReflexMinGRU(nn.Module):
-    """Bytes -> (intent logits (B, n_intents), confidence logit (B,)) from the last state.
+    """Bytes -> (intent logits (B, n_intents), confidence logit (B,)).
+
+        e_t = Embed(byte_t);  u_t = SiLU(CausalConv(e)_t);  h_t = MinGRU(u_t, h_{t−1})
+        r   = [h_T ; mean_{t≤T} h_t]  -> intent head, confidence head
+
+    The mean keeps early words that the last state may have decayed away ("hi TARS, what
+    time is it" ends in the intent, "what time is it, TARS?" begins with it). Everything is
+    causal, so the model can also run byte by byte (``step``): state = (conv window
+    (B, k−1, D_embed), h (B, D_hidden), running sum of h (B, D_hidden), count (B, 1)).
 
     Confidence means "the reflex tier can answer this itself"; it is trained as a separate
     binary target, low for `complex` and out-of-distribution text."""
@@ -78,42 +126,59 @@ class ReflexMinGRU(nn.Module):
     def __init__(self, cfg: ReflexConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_embed)
+        self.embed = QuantEmbedding(cfg.vocab_size, cfg.d_embed)
+        self.conv = CausalConv(cfg.d_embed, cfg.conv_width)
         self.cell = MinGRU(cfg.d_embed, cfg.d_hidden)
-        self.intent_head = QuantLinear(cfg.d_hidden, cfg.n_intents)
-        self.confidence_head = QuantLinear(cfg.d_hidden, 1)
+        self.intent_head = QuantLinear(2 * cfg.d_hidden, cfg.n_intents)
+        self.confidence_head = QuantLinear(2 * cfg.d_hidden, 1)
 
-    def initial_state(self, batch: int) -> torch.Tensor:
-        return torch.zeros(batch, self.cfg.d_hidden)
+    def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
+        c = self.cfg
+        return (
+            torch.zeros(batch, c.conv_width - 1, c.d_embed),
+            torch.zeros(batch, c.d_hidden),
+            torch.zeros(batch, c.d_hidden),
+            torch.zeros(batch, 1),
+        )
 
-    def heads(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.intent_head(h), self.confidence_head(h).squeeze(-1)
+    def heads(self, last: torch.Tensor, mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r = torch.cat([last, mean], dim=-1)
+        return self.intent_head(r), self.confidence_head(r).squeeze(-1)
+
+    def _inputs(self, tokens: torch.Tensor) -> torch.Tensor:
+        return F.silu(self.conv(self.embed(tokens)))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None):
-        """tokens (B, T) int64, lengths (B,) for right-padded batches -> (logits, conf_logit)."""
-        states = self.cell(self.embed(tokens), self.initial_state(tokens.shape[0]))
+        """tokens (B, T) int64, lengths (B,) for right-padded batches -> (logits, conf_logit).
+        Runs the recurrence (``MinGRU.scan``): O(T), the training path."""
+        b, t = tokens.shape
+        h0 = torch.zeros(b, self.cfg.d_hidden)
+        states = self.cell.scan(self._inputs(tokens), h0)
         if lengths is None:
-            last = states[:, -1]
-        else:
-            last = states[torch.arange(tokens.shape[0]), lengths - 1]
-        return self.heads(last)
+            lengths = torch.full((b,), t)
+        valid = (torch.arange(t)[None, :] < lengths[:, None]).unsqueeze(-1)
+        mean = (states * valid).sum(1) / lengths[:, None]
+        return self.heads(states[torch.arange(b), lengths - 1], mean)
 
-    def step(self, token: torch.Tensor, h: torch.Tensor):
-        """token (B,), h (B, D) -> (logits, conf_logit, h')."""
-        h = self.cell.step(self.embed(token), h)
-        return (*self.heads(h), h)
+    def step(self, token: torch.Tensor, state: tuple[torch.Tensor, ...]):
+        """token (B,), state -> (logits, conf_logit, state') after one more byte."""
+        window, h, total, count = state
+        u, window = self.conv.step(self.embed(token), window)
+        h = self.cell.step(F.silu(u), h)
+        total, count = total + h, count + 1
+        return (*self.heads(h, total / count), (window, h, total, count))
 
 
 class ReflexGraph(nn.Module):
-    """What goes into ONNX: tokens (1, T) + state h0 (1, D) ->
-    intent_logits (1, n), confidence (1,) as a probability, h (1, D)."""
+    """What goes into ONNX: tokens (1, T) -> intent_logits (1, n), confidence (1,) as a
+    probability. A whole text per call, with the closed-form scan (no per-byte loop)."""
 
     def __init__(self, model: ReflexMinGRU):
         super().__init__()
         self.model = model
 
-    def forward(self, tokens: torch.Tensor, h0: torch.Tensor):
-        states = self.model.cell(self.model.embed(tokens), h0)
-        h = states[:, -1]
-        logits, conf_logit = self.model.heads(h)
-        return logits, torch.sigmoid(conf_logit), h
+    def forward(self, tokens: torch.Tensor):
+        h0 = torch.zeros(tokens.shape[0], self.model.cfg.d_hidden)
+        states = self.model.cell(self.model._inputs(tokens), h0)
+        logits, conf_logit = self.model.heads(states[:, -1], states.mean(dim=1))
+        return logits, torch.sigmoid(conf_logit)

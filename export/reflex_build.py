@@ -17,7 +17,7 @@ from tars_edge import tokenizer
 from tars_export import intents
 from tars_export.bundle_writer import put_model
 from tars_export.mingru import ReflexGraph, ReflexMinGRU
-from tars_export.quant import QuantLinear, quantize_onnx_weights
+from tars_export.quant import quantize_onnx_weights, quantized_weight_names
 from tars_export.train_reflex import ReflexTrainConfig, metrics, predict, train_all
 from tars_export.verify import check_parity
 
@@ -29,38 +29,35 @@ DEPLOY_PREFERENCE = ("ternary", "int8", "fp32")
 
 
 def export_onnx(model: ReflexMinGRU, path: Path) -> None:
-    """fp32 graph of ``model``'s master weights; quantized variants are rewritten after."""
-    scheme = {m.scheme for m in model.modules() if isinstance(m, QuantLinear)}
+    """fp32 graph of ``model``'s master weights, then its quantized weights rewritten into
+    packed/int8 storage that reproduces the model's fake-quant forward."""
     plain = ReflexMinGRU(model.cfg)
     plain.load_state_dict(model.state_dict())
     plain.eval()
     tokens = torch.tensor([list(tokenizer.encode("hello TARS"))])
-    h0 = plain.initial_state(1)
     torch.onnx.export(
         ReflexGraph(plain),
-        (tokens, h0),
+        (tokens,),
         str(path),
         dynamo=False,
-        input_names=["tokens", "h0"],
-        output_names=["intent_logits", "confidence", "h"],
+        input_names=["tokens"],
+        output_names=["intent_logits", "confidence"],
         dynamic_axes={"tokens": {1: "T"}},
         opset_version=17,
     )
-    (scheme,) = scheme
-    if scheme != "none":
-        weights = [f"model.{name}.weight" for name, m in plain.named_modules() if isinstance(m, QuantLinear)]
-        onnx.save(quantize_onnx_weights(onnx.load(str(path)), weights, scheme), str(path))
+    weights = quantized_weight_names(model, prefix="model.")
+    if weights:
+        onnx.save(quantize_onnx_weights(onnx.load(str(path)), weights), str(path))
 
 
-def _ort_outputs(path: Path, texts: list[str], max_tokens: int, d_hidden: int):
+def _ort_outputs(path: Path, texts: list[str], max_tokens: int):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    h0 = np.zeros((1, d_hidden), dtype=np.float32)
     logits, conf = [], []
     for text in texts:
         ids = tokenizer.encode_ids(text)[:max_tokens][None, :]
-        lg, cf, _ = session.run(None, {"tokens": ids, "h0": h0})
+        lg, cf = session.run(None, {"tokens": ids})
         logits.append(lg[0])
         conf.append(cf[0])
     return np.array(logits), np.array(conf)
@@ -68,13 +65,15 @@ def _ort_outputs(path: Path, texts: list[str], max_tokens: int, d_hidden: int):
 
 @torch.no_grad()
 def _torch_logits(model: ReflexMinGRU, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One text at a time, exactly like the runtime (no padding)."""
+    """The PyTorch graph that was exported (closed-form scan), one text at a time like the
+    runtime. That the closed form equals the step recurrence is tests/test_mingru.py's job."""
+    graph = ReflexGraph(model).eval()
     logits, conf = [], []
     for text in texts:
         ids = torch.from_numpy(tokenizer.encode_ids(text)[: model.cfg.max_tokens][None, :])
-        lg, cf = model(ids)
+        lg, cf = graph(ids)
         logits.append(lg[0].numpy())
-        conf.append(torch.sigmoid(cf)[0].item())
+        conf.append(cf[0].item())
     return np.array(logits), np.array(conf)
 
 
@@ -92,7 +91,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
             path = Path(tmp) / f"reflex.{variant}.onnx"
             export_onnx(model, path)
             ref_logits, ref_conf = _torch_logits(model, parity_texts)
-            logits, conf = _ort_outputs(path, parity_texts, model.cfg.max_tokens, model.cfg.d_hidden)
+            logits, conf = _ort_outputs(path, parity_texts, model.cfg.max_tokens)
             parity = max(
                 check_parity(f"reflex {variant} logits", ref_logits, logits, PARITY_TOLERANCE),
                 check_parity(f"reflex {variant} confidence", ref_conf, conf, PARITY_TOLERANCE),
@@ -116,7 +115,11 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
             max(DEPLOY_PREFERENCE, key=lambda v: per_variant[v]["accuracy"]),
         )
         # metric -> variant -> value, so `tars-export report` shows reflex.accuracy per variant.
-        model_metrics: dict = {"params": sum(p.numel() for p in any_model.parameters())}
+        model_metrics: dict = {
+            "params": sum(p.numel() for p in any_model.parameters()),
+            "heldout_size": len(trained.heldout),
+            "ood_size": len(trained.ood_heldout),
+        }
         for variant, m in per_variant.items():
             for key, value in m.items():
                 model_metrics.setdefault(key, {})[variant] = value
@@ -130,29 +133,24 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 "vocab_size": cfg_model.vocab_size,
                 "d_embed": cfg_model.d_embed,
                 "d_hidden": cfg_model.d_hidden,
+                "conv_width": cfg_model.conv_width,
                 "max_tokens": cfg_model.max_tokens,
                 "seed": seed,
                 "quick": quick,
             },
-            "inputs": [
-                {"name": "tokens", "dtype": "int64", "shape": [1, "T"]},
-                {"name": "h0", "dtype": "float32", "shape": [1, cfg_model.d_hidden]},
-            ],
+            "inputs": [{"name": "tokens", "dtype": "int64", "shape": [1, "T"]}],
             "outputs": [
                 {"name": "intent_logits", "dtype": "float32", "shape": [1, len(intents.LABELS)]},
                 {"name": "confidence", "dtype": "float32", "shape": [1]},
-                {"name": "h", "dtype": "float32", "shape": [1, cfg_model.d_hidden]},
             ],
-            "states": [
-                {"name": "h0", "output": "h", "dtype": "float32",
-                 "shape": [1, cfg_model.d_hidden], "init": 0.0},
-            ],
+            # A whole text per call; the byte-by-byte form (ReflexMinGRU.step) stays in PyTorch.
+            "states": [],
             "metrics": model_metrics,
         }
         quantization = {
-            "fp32": {"scheme": "none"},
-            "int8": {"scheme": "int8", "weights": "per-output-channel symmetric", "layers": "linear"},
-            "ternary": {"scheme": "ternary", "weights": "BitNet b1.58 absmean, 2-bit packed",
-                        "layers": "linear"},
+            "fp32": {"linear": "fp32", "embedding": "fp32"},
+            "int8": {"linear": "int8 per output channel", "embedding": "int8 per row"},
+            "ternary": {"linear": "ternary (BitNet b1.58 absmean, 2-bit packed)",
+                        "embedding": "int8 per row"},
         }
         return put_model(bundle_dir, "reflex", entry, files, quantization)

@@ -41,9 +41,6 @@ class ReflexClassifier:
         self.max_tokens: int = int(spec["config"]["max_tokens"])
         # One thread: the graph is tiny and thread hand-offs would cost more than they save.
         self._session = open_session(bundle.file("reflex", self.variant), threads=threads)
-        state = spec["states"][0]
-        self._state_name = state["name"]
-        self._h0 = np.full(state["shape"], state["init"], dtype=np.float32)
         self._outputs = ["intent_logits", "confidence"]
 
     def classify(self, text: str) -> ReflexDecision:
@@ -52,9 +49,7 @@ class ReflexClassifier:
             raise ValueError("empty text: nothing to classify")
         start = time.perf_counter()
         ids = tokenizer.encode_ids(text)[: self.max_tokens][None, :]
-        logits, confidence = self._session.run(
-            self._outputs, {"tokens": ids, self._state_name: self._h0}
-        )
+        logits, confidence = self._session.run(self._outputs, {"tokens": ids})
         logits = logits[0].astype(np.float64)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
