@@ -337,7 +337,11 @@ class Daemon:
         }
 
     async def _work(self, fn, *args):
-        """Run ``fn`` on a worker thread; memory's ValueErrors become invalid-params errors."""
+        return await self._loop.run_in_executor(self.workers, fn, *args)
+
+    async def _memory_work(self, fn, *args):
+        """Like _work; memory rejects bad input (an over-long text, a bad tag) with
+        ValueError, which is the client's to fix: -32602."""
         try:
             return await self._loop.run_in_executor(self.workers, fn, *args)
         except ValueError as exc:
@@ -391,25 +395,25 @@ class Daemon:
 
     async def m_remember(self, params: dict, call: Call) -> dict:
         check_unknown(params, ("text", "tags"))
-        memory = self.assistant.require_memory()
         text = text_param(params, "text", max_len=4000)
         tags = tags_param(params)
-        return {"id": await self._work(memory.remember, text, tags, "api")}
+        memory = self.assistant.require_memory()
+        return {"id": await self._memory_work(memory.remember, text, tags, "api")}
 
     async def m_recall(self, params: dict, call: Call) -> dict:
         check_unknown(params, ("query", "k", "tags"))
-        memory = self.assistant.require_memory()
         query = text_param(params, "query", max_len=4000)
         k = param(params, "k", int, default=5, min=1, max=100)
         tags = tags_param(params)
-        found = await self._work(memory.recall, query, k, tags)
+        memory = self.assistant.require_memory()
+        found = await self._memory_work(memory.recall, query, k, tags)
         return {"results": [r.as_dict() for r in found]}
 
     async def m_forget(self, params: dict, call: Call) -> dict:
         check_unknown(params, ("id",))
-        memory = self.assistant.require_memory()
         memory_id = param(params, "id", int, required=True, min=1)
-        return {"ok": bool(await self._work(memory.forget, memory_id))}
+        memory = self.assistant.require_memory()
+        return {"ok": bool(await self._memory_work(memory.forget, memory_id))}
 
     async def m_status(self, params: dict, call: Call) -> dict:
         check_unknown(params, ())
