@@ -14,6 +14,7 @@ from tars_edge.bundle import Bundle
 # name -> module under tars_edge.benchmarks; imported only when the group runs.
 GROUPS = {
     "reflex": "reflex",
+    "daemon": "daemon",
 }
 
 

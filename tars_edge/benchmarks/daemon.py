@@ -1,0 +1,99 @@
+"""The daemon at rest (DESIGN §8: RSS <= 250 MB, CPU <= 1 % with the text models loaded).
+
+Starts a real `tars-edge serve` on a temporary socket and state directory, loads every text
+model the bundle has by using it once (reflex; embedder through remember/recall; the core
+through an ``ask`` with ``tier: core``), lets it settle, then reads the process's CPU time and
+RSS over ``TARS_EDGE_BENCH_IDLE_S`` seconds (default 60) of silence.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+from tqdm import tqdm
+
+from tars_edge.bundle import Bundle
+
+IDLE_S = float(os.environ.get("TARS_EDGE_BENCH_IDLE_S", "60"))
+SETTLE_S = 3.0
+
+
+def _wait_ready(proc: subprocess.Popen, sock: Path, timeout: float = 120.0):
+    from tars_edge.client import Client, DaemonUnavailable
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the daemon exited with status {proc.returncode} during the bench")
+        try:
+            client = Client.connect(sock, timeout=60)
+            client.call("status")
+            return client
+        except (DaemonUnavailable, OSError):
+            time.sleep(0.05)
+    raise RuntimeError("the daemon did not start within 120 s")
+
+
+def run(bundle: Bundle, progress: bool = True, idle_s: float = IDLE_S) -> dict:
+    from tars_edge.client import RemoteError
+
+    with tempfile.TemporaryDirectory(prefix="tars-bench-") as tmp:
+        root = Path(tmp)
+        sock, config = root / "tars.sock", root / "config.toml"
+        config.write_text("[daemon]\nlog_level = 'warning'\n")
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tars_edge.cli", "serve", "--socket", str(sock),
+             "--state-dir", str(root / "state"), "--config", str(config), "--bundle",
+             str(bundle.root)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            client = _wait_ready(proc, sock)
+            start_s = time.perf_counter() - started
+            for text in ("который час", "what time is it", "привет", "how much memory is free"):
+                try:
+                    client.call("ask", {"text": text})
+                except RemoteError:  # e.g. -32010 when a weak reflex passes it to a missing core
+                    pass
+            try:  # loads the embedder when the bundle has one
+                client.call("remember", {"text": "the bench was here"})
+                client.call("recall", {"query": "who was here"})
+            except RemoteError:
+                pass
+            try:  # loads the core when the bundle has one
+                client.call("ask", {"text": "hello", "tier": "core", "max_tokens": 8})
+            except RemoteError:
+                pass
+            models = client.call("status")["models"]
+            client.close()  # an idle daemon has no clients
+            time.sleep(SETTLE_S)
+            process = psutil.Process(proc.pid)
+            cpu0, wall0 = process.cpu_times(), time.perf_counter()
+            for _ in tqdm(range(int(idle_s)), desc="daemon idle", disable=not progress,
+                          leave=False):
+                time.sleep(1.0)
+            time.sleep(max(0.0, idle_s - int(idle_s)))
+            cpu1, wall1 = process.cpu_times(), time.perf_counter()
+            rss = process.memory_info().rss
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {
+        "rss_idle_mb": round(rss / 2**20, 1),
+        "cpu_idle_pct": round(100.0 * busy / (wall1 - wall0), 3),
+        "daemon_idle_s": round(wall1 - wall0, 1),
+        "daemon_start_s": round(start_s, 2),
+        "daemon_models_loaded": ",".join(sorted(k for k, v in models.items() if v)),
+    }
