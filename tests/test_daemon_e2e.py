@@ -24,6 +24,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -151,7 +152,7 @@ class Conn:
         self.file = self.sock.makefile("rb")
         self.next_id = 0
 
-    def __enter__(self) -> Conn:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -355,13 +356,13 @@ def test_timer_is_delivered_to_a_subscriber(daemon):
 def test_cli_ask_json_goes_through_the_daemon(daemon):
     done = subprocess.run(
         [sys.executable, "-m", "tars_edge.cli", "ask", "--json", "--socket", str(daemon.socket),
-         "what time is it"], capture_output=True, text=True, timeout=60, env=daemon.env)
+         "what time is it"], check=False, capture_output=True, text=True, timeout=60, env=daemon.env)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["via"] == "daemon" and out["tier"] == "reflex" and out["intent"] == "time"
     done = subprocess.run(
         [sys.executable, "-m", "tars_edge.cli", "status", "--socket", str(daemon.socket)],
-        capture_output=True, text=True, timeout=60, env=daemon.env)
+        check=False, capture_output=True, text=True, timeout=60, env=daemon.env)
     assert done.returncode == 0 and "models: reflex loaded" in done.stdout
 
 
@@ -461,7 +462,7 @@ def test_sigterm_during_a_streaming_answer(tmp_path):
 def test_socket_mode_stale_socket_and_a_second_daemon(tmp_path):
     d = DaemonProcess(tmp_path / "own").start()
     assert stat.S_IMODE(os.stat(d.socket).st_mode) == 0o660
-    second = subprocess.run(d.command(), capture_output=True, text=True, timeout=60, env=d.env)
+    second = subprocess.run(d.command(), check=False, capture_output=True, text=True, timeout=60, env=d.env)
     assert second.returncode == 2
     assert f"another tars-edge daemon (pid {d.proc.pid})" in second.stderr
     assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
@@ -474,7 +475,7 @@ def test_socket_mode_stale_socket_and_a_second_daemon(tmp_path):
 
 def test_bad_config_is_one_line(tmp_path):
     d = DaemonProcess(tmp_path / "bad", "[daemon]\nmax_line_byte = 5\n")
-    done = subprocess.run(d.command(), capture_output=True, text=True, timeout=60, env=d.env)
+    done = subprocess.run(d.command(), check=False, capture_output=True, text=True, timeout=60, env=d.env)
     assert done.returncode == 2
     assert done.stderr.strip() == (f"tars-edge: {d.config}: daemon.max_line_byte: unknown key "
                                    "(did you mean 'max_line_bytes'?)")
