@@ -5,8 +5,9 @@
                 and the text goes on.
     T2 memory   memo cache: the core's earlier answer to a question this close in meaning
                 (cosine >= memo_threshold) -> ``memo``; else recall top-k memories, and when
-                the text is a question and the best memory matches it closely
-                (cosine >= fact_threshold) -> ``memory``: the stored fact, said back.
+                the text is a question and the best memory answers it (English: cosine >=
+                fact_threshold; any language: shared content words, see fact_answers)
+                -> ``memory``: the stored fact, said back.
     T3 core     the SSM core with the persona state from the prefix-state cache, the top-k
                 memories as notes, the session's state carried between turns -> ``core``.
 
@@ -400,7 +401,7 @@ class Cascade:
                 found = self.memory.recall(text, k=max(k, 1), embedding=embedding)
                 timings["recall_ms"] = (time.perf_counter() - t) * 1e3
                 if (params.tier == "auto" and found and is_question(text)
-                        and found[0].score >= self.settings.get("fact_threshold", 0.55)):
+                        and self.fact_answers(text, lang, found[0])):
                     best = found[0]
                     answer = Answer(say_fact(best.text, lang), "memory", intent, confidence, lang,
                                     timings, data={"memory": best.as_dict()})
@@ -408,6 +409,22 @@ class Cascade:
                 notes = [r.text for r in found[:k]]
         prompt = CorePrompt(self.persona, notes, text, params.session, lang)
         return CoreJob(params, intent, confidence, lang, prompt, timings, started, embedding)
+
+    def fact_answers(self, question: str, lang: str, best) -> bool:
+        """Whether the best recalled memory answers the question by itself.
+
+        The embedder (all-MiniLM-L6-v2) was trained on English: for English questions its
+        cosine separates the right fact from the nearest wrong one, but Russian sentences all
+        look alike to it (a Russian question scores >= 0.6 against an unrelated Russian fact
+        95 % of the time). So: English needs cosine >= ``fact_threshold``; any language may
+        instead share >= ``fact_min_shared`` content-word stems with the fact. Measured on
+        export/data/memory_eval.tsv (docs/api.md, tests/test_cascade_memory.py)."""
+        from tars_edge.memory.memo import content_stems
+
+        shared = len(content_stems(question) & content_stems(best.text))
+        if shared >= self.settings.get("fact_min_shared", 2):
+            return True
+        return lang == "en" and best.score >= self.settings.get("fact_threshold", 0.55)
 
     def run_core(self, job: CoreJob, on_token: Callable[[str], None] | None = None,
                  cancel: threading.Event | None = None) -> Answer:

@@ -89,8 +89,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "memory": Key(bool, True, "use the memo and memory tiers (T2) when the bundle has an "
                       "embedder"),
         "memo_threshold": Key(float, 0.92, "cosine for a memo-cache hit", min=0, max=1),
-        "fact_threshold": Key(float, 0.55, "cosine for answering straight from a stored fact",
-                              min=0, max=1),
+        "fact_threshold": Key(float, 0.55, "cosine at which an English question is answered "
+                              "straight from a stored fact", min=0, max=1),
+        "fact_min_shared": Key(int, 2, "content words a question (any language) must share with "
+                               "a stored fact to be answered by it directly", min=1, max=20),
         "recall_k": Key(int, 3, "memories given to the core as context", min=0, max=20),
         "log_conversation": Key(bool, True, "keep the conversation log in the memory database"),
     },

@@ -28,7 +28,8 @@ from tars_edge.skills import SkillBook, TimerBook
 
 NOW = datetime(2025, 3, 3, 13, 0).astimezone()
 SETTINGS = {"reflex_threshold": None, "memory": True, "memo_threshold": 0.92,
-            "fact_threshold": 0.55, "recall_k": 3, "log_conversation": True}
+            "fact_threshold": 0.55, "fact_min_shared": 2, "recall_k": 3,
+            "log_conversation": True}
 
 
 class ScriptedReflex:
@@ -236,24 +237,24 @@ def test_memo_hit(tmp_path):
     assert answer.data["similarity"] == 0.97
 
 
-@pytest.mark.parametrize("text, score, tier", [
-    ("where is the spare key?", 0.8, "memory"),
-    ("где запасной ключ", 0.8, "memory"),
-    ("where is the spare key?", 0.3, "core"),  # not close enough: the core gets it as a note
-    ("the spare key is lost", 0.8, "core"),  # a statement, not a question
+@pytest.mark.parametrize("text, fact, score, tier", [
+    ("where is the spare key?", "The spare key is under the mat.", 0.8, "memory"),
+    ("где ключ от гаража?", "Ключ от гаража лежит под ковриком.", 0.3, "memory"),  # 2 words
+    ("где запасной ключ?", "Ключ от гаража лежит под ковриком.", 0.9, "core"),  # RU cosine
+    ("where is the spare key?", "The spare key is under the mat.", 0.3, "core"),
+    ("the spare key is lost", "The spare key is under the mat.", 0.8, "core"),  # no question
 ])
-def test_direct_answer_from_a_stored_fact(tmp_path, text, score, tier):
-    memory = RecordingMemory([Found(7, "The spare key is under the mat.", score)])
+def test_direct_answer_from_a_stored_fact(tmp_path, text, fact, score, tier):
+    memory = RecordingMemory([Found(7, fact, score)])
     core = ScriptedCore("ok")
     cascade, _ = make(tmp_path, core=core, memory=memory)
     answer = ask(cascade, text)
     assert answer.tier == tier
     if tier == "memory":
-        expected = ("Вы говорили: The spare key is under the mat." if text.startswith("где")
-                    else "You told me: The spare key is under the mat.")
-        assert answer.text == expected and answer.data["memory"]["id"] == 7
+        said = "Вы говорили" if text.startswith("где") else "You told me"
+        assert answer.text == f"{said}: {fact}" and answer.data["memory"]["id"] == 7
     else:
-        assert core.prompts[0].notes == ["The spare key is under the mat."]
+        assert core.prompts[0].notes == [fact]
 
 
 def test_remember_skill_goes_through_memory(tmp_path):
