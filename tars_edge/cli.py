@@ -101,6 +101,7 @@ class Session:
         paths = [self.config.socket_path]
         if not getattr(args, "socket", None) and SYSTEM_SOCKET not in paths:
             paths.append(SYSTEM_SOCKET)
+        self.paths = paths
         self.client = None
         self.local = None
         try:
@@ -122,13 +123,21 @@ class Session:
         return self.local
 
     def call(self, method: str, params: dict, on_notification=None):
-        from tars_edge.client import RemoteError
+        from tars_edge.client import Client, DaemonUnavailable, RemoteError
 
         if self.client is not None:
             try:
-                return self.client.call(method, params, on_notification)
+                try:
+                    return self.client.call(method, params, on_notification)
+                except (DaemonUnavailable, BrokenPipeError, ConnectionResetError):
+                    # an idle chat outlived idle_timeout_s, or the daemon restarted: once more
+                    self.client.close()
+                    self.client = Client.connect(self.paths)
+                    return self.client.call(method, params, on_notification)
             except RemoteError as exc:
                 raise CommandError(exc.message, exc.as_dict()) from None
+            except DaemonUnavailable as exc:
+                raise CommandError(f"lost the daemon ({exc})") from None
         return self._local_call(method, params, on_notification)
 
     def _local_call(self, method: str, params: dict, on_notification):

@@ -202,12 +202,13 @@ class Daemon:
         except SocketBusyError as exc:
             raise StartupError(str(exc)) from None
         try:
-            self.assistant = await self._loop.run_in_executor(self.workers, self._open_assistant)
-            self.server = RpcServer(self._handlers(), Limits.from_config(daemon_cfg), self.bus)
-            await self.server.start(claim.sock)
+            # handlers first: a SIGTERM or SIGHUP while the models load must not kill us
             for sig, handler in ((signal.SIGTERM, self._stop.set), (signal.SIGINT, self._stop.set),
                                  (signal.SIGHUP, self._reload)):
                 self._loop.add_signal_handler(sig, handler)
+            self.assistant = await self._loop.run_in_executor(self.workers, self._open_assistant)
+            self.server = RpcServer(self._handlers(), Limits.from_config(daemon_cfg), self.bus)
+            await self.server.start(claim.sock)
             self._spawn(self._timer_loop())
             self._spawn(self._prewarm())
             a = self.assistant
@@ -259,6 +260,9 @@ class Daemon:
 
     def _reload(self) -> None:
         """SIGHUP: re-read the config; keep the old one if the new one is bad."""
+        if self.assistant is None or self.server is None:
+            log.warning("SIGHUP while starting: ignored; send it again once the daemon listens")
+            return
         try:
             new = load_config(self.config_path, overrides=self.overrides)
             actions = ActionBook.from_config(new.actions)

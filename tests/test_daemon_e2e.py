@@ -366,6 +366,39 @@ def test_cli_ask_json_goes_through_the_daemon(daemon):
     assert done.returncode == 0 and "models: reflex loaded" in done.stdout
 
 
+def test_cli_chat_through_the_daemon(daemon):
+    script = "привет\n/status\n/remember the cat is called Tom\n/reset\n/quit\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "tars_edge.cli", "chat", "--socket", str(daemon.socket)],
+        input=script, check=False, capture_output=True, text=True, timeout=60, env=daemon.env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].endswith("Чем помочь?")
+    assert "models: reflex loaded" in done.stdout and "(session reset)" in done.stdout
+    if HAS_EMBEDDER:
+        assert "(remembered as #" in done.stdout
+    else:
+        assert "memory is off" in done.stderr
+
+
+def test_cli_ask_without_a_daemon_works_in_process(tmp_path):
+    (tmp_path / "config.toml").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "tars_edge.cli", "ask", "--json", "--socket",
+         str(tmp_path / "nobody.sock"), "--state-dir", str(tmp_path / "state"), "--bundle",
+         str(BUNDLE), "--config", str(tmp_path / "config.toml"), "поставь таймер на 5 минут"],
+        check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["via"], out["tier"], out["skill"]) == ("local", "reflex", "timer.set")
+    assert (tmp_path / "state" / "timers.db").exists()  # fires once a daemon runs there
+    done = subprocess.run(
+        [sys.executable, "-m", "tars_edge.cli", "status", "--socket", str(tmp_path / "nobody.sock"),
+         "--config", str(tmp_path / "config.toml")],
+        check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "no tars-edge daemon is running" in done.stderr
+
+
 @pytest.mark.skipif(not HAS_EMBEDDER, reason="the bundle has no embedder: memory is off")
 def test_memory_methods_and_answers(daemon):
     with Conn(daemon.socket) as c:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -353,3 +354,35 @@ def test_bad_action_config_names_the_key(table, key):
 def test_action_matching(text, action):
     found = ActionBook.from_config(None).match(tokenize(text))
     assert found is not None and found[0].name == action
+
+
+# ---- against the reflex's own dataset ---------------------------------------------------------------
+DATA = Path(__file__).resolve().parent.parent / "export" / "data"
+
+
+def dataset_rows():
+    for path in sorted(DATA.glob("intents_*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            fields = line.split("\t")
+            if len(fields) == 3 and fields[0] != "complex":
+                yield fields[0], fields[2]
+
+
+def test_every_utterance_of_the_simple_intents_gets_an_answer(book):
+    """Each greeting/farewell/time/status utterance the reflex was trained on is answered by
+    its skill; quick actions mostly are (the rest — stopwatch, "play some jazz" — go on)."""
+    answered: dict[str, list[bool]] = {}
+    for intent, text in dataset_rows():
+        answered.setdefault(intent, []).append(ask(book, text, intent) is not None)
+    for intent in ("greeting", "farewell", "time", "status"):
+        assert all(answered[intent]), intent
+    share = sum(answered["quick_action"]) / len(answered["quick_action"])
+    assert share >= 0.9, share
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("where is the spare key?", "status"), ("где ключ от гаража", "status"),
+    ("who wrote war and peace", "time"), ("tell me a story", "status"),
+])
+def test_a_confidently_wrong_intent_is_passed_on(book, text, intent):
+    assert ask(book, text, intent) is None

@@ -37,7 +37,7 @@ BUILTIN: dict[str, tuple[tuple[str, ...], bool, str, str]] = {
                     "Volume down.", "Делаю тише."),
     "volume_set": (("volume to", "set volume", "громкость на"), True,
                    "Volume {percent}%.", "Громкость {percent}%."),
-    "mute": (("mute", "silence", "be quiet", "выключи звук", "без звука", "замолчи", "помолчи"),
+    "mute": (("mute", "silence", "be quiet", "shh", "выключи звук", "без звука", "замолчи", "помолчи"),
              False, "Muted.", "Звук выключен."),
     "unmute": (("unmute", "включи звук", "верни звук"), False, "Sound on.", "Звук включён."),
     "music_play": (("play music", "play", "put on music", "включи музыку", "поставь музыку",

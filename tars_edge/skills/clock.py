@@ -6,6 +6,8 @@ Which of these the user wants is read from a few keywords; plain "what time is i
 
 from __future__ import annotations
 
+import re
+
 from tars_edge.skills.base import SkillContext, SkillReply
 from tars_edge.skills.phrasing import MONTHS, MONTHS_RU_NOMINATIVE, part_of_day, say_clock, say_date
 
@@ -27,8 +29,25 @@ def _has(text: str, words: tuple[str, ...]) -> bool:
     return any(w in text for w in words)
 
 
-def answer(ctx: SkillContext) -> SkillReply:
+# Words that make a text a question about the time or the date at all; see about_time.
+ABOUT_TIME = re.compile(
+    r"time|clock|hour|date|\bday|today|month|year|week|late|early|morning|evening|night|"
+    r"noon|midnight|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d+ ?(?:st|nd|rd|th)\b|"
+    r"час|врем|дат|числ|\bден|\bдн|сегодня|месяц|\bгод|недел|поздно|рано|утро|вечер|ночь|полноч|"
+    r"полдень|понедельник|вторник|среда|четверг|пятниц|суббот|воскресень|выходн|натикал|\bщас\b|"
+    r"\bскока\b")
+
+
+def about_time(text: str) -> bool:
+    """Whether the text asks about time at all: the reflex may be confidently wrong, and then
+    the skill passes the text on rather than telling the time to a different question."""
+    return bool(ABOUT_TIME.search(text))
+
+
+def answer(ctx: SkillContext) -> SkillReply | None:
     text = " ".join(t.norm for t in ctx.tokens)
+    if not about_time(text):
+        return None
     now, lang = ctx.now, ctx.lang
     clock = say_clock(now, lang, ctx.settings.clock == "12h")
     data = {"iso": now.isoformat(timespec="seconds")}

@@ -35,6 +35,9 @@ REMEMBER = [
                re.IGNORECASE | re.DOTALL),
     re.compile(r"^(?:пожалуйста,?\s+)?(?:запомни|запиши|имей в виду|не забудь|сохрани)"
                r"(?:\s*,?\s*что)?\s*[:,-]?\s*(?P<fact>.+)$", re.IGNORECASE | re.DOTALL),
+    # the fact first: "I parked on level 2, remember that", "паспорт кладу в комод, запомни"
+    re.compile(r"^(?P<fact>.+?)\s*[,;:.!-]?\s+(?:remember (?:that|this|it)|(?:запомни|запиши)"
+               r"(?: это)?)\W*$", re.IGNORECASE | re.DOTALL),
 ]
 SHOPPING = [
     re.compile(r"^(?:please\s+)?(?:add|put)\s+(?P<item>.+?)\s+(?:to|on|onto)\s+(?:the\s+|my\s+)?"

@@ -17,11 +17,13 @@ from tars_edge.skills.base import SkillContext, SkillReply
 from tars_edge.skills.phrasing import say_uptime
 
 TOPICS = {
-    "battery": ("battery", "charge", "power", "plugged", "батаре", "заряд", "питани", "розетк"),
+    "battery": ("battery", "charg", "power", "plugged", "батаре", "заряд", "заряжа", "питани",
+                "розетк"),
     "temperature": ("temperature", "temp", "hot", "overheat", "thermal", "throttl", "температур",
                     "горяч", "греешь", "греется", "перегре", "тротл", "градус"),
-    "cpu": ("cpu", "load", "processor", "busy", "процессор", "загрузк", "загружен", "нагрузк", "цп"),
-    "memory": ("memory", "ram", "памят", "озу", "оперативк"),
+    "cpu": ("cpu", "load", "processor", "busy", "процессор", "загрузк", "загружен", "нагрузк",
+            "нагружен", "цп"),
+    "memory": ("memory", "ram", "mem ", "памят", "озу", "оперативк", "подкачк"),
     "disk": ("disk", "storage", "space", "sd card", "диск", "мест", "накопител", "флешк"),
     "uptime": ("uptime", "been up", "been running", "since", "аптайм", "работаешь", "включен",
                "без перезагруз"),
@@ -116,12 +118,29 @@ def processes(ctx: SkillContext) -> tuple[str, dict]:
         {"processes": count}
 
 
+# Words that make a text a question about the device at all. The reflex may be confidently
+# wrong ("where is the spare key?" -> status); then the skill passes the text on instead of
+# reciting a status report nobody asked for.
+GENERAL = ("status", "system", "diagnos", "self check", "self-check", "self test", "health",
+           "vitals", "hardware", "stats", "overview", "report", "holding up", "overload",
+           "reboot", "restart", "swap", "running", "been up", "been on", "eating", "statu",
+           "check", "статус", "систем", "состояни", "диагност", "самотест", "проверк",
+           "ресурс", "показател", "сводк", "отчёт", "отчет", "обстановк", "желез",
+           "самочувств", "тормозишь", "частоты", "жрёшь", "жрешь", "проц", "оперативы",
+           "перезагру")
 PROBES = {"battery": battery, "temperature": temperature, "cpu": cpu, "memory": memory,
           "disk": disk, "uptime": uptime, "processes": processes}
 
 
-def answer(ctx: SkillContext) -> SkillReply:
+def about_the_device(text: str) -> bool:
+    return any(w in text for words in TOPICS.values() for w in words) or \
+        any(w in text for w in GENERAL)
+
+
+def answer(ctx: SkillContext) -> SkillReply | None:
     text = " ".join(t.norm for t in ctx.tokens)
+    if not about_the_device(text):
+        return None
     topics = [name for name, words in TOPICS.items() if any(w in text for w in words)]
     if "temperature" in topics and "cpu" in topics:
         topics.remove("cpu")  # "температура процессора": the processor is only the subject
