@@ -91,7 +91,7 @@ def alert_text(timer: Timer, now: datetime) -> str:
         if timer.duration_s:
             d = say_duration(timer.duration_s, timer.lang)
             return f"Время вышло! Таймер на {d} закончился." if ru else \
-                f"Time's up! Your {d} timer is done."
+                f"Time's up! Your timer for {d} is done."
         return "Время вышло!" if ru else "Time's up!"
     if timer.kind == "alarm":
         clock = say_clock(now, timer.lang)
