@@ -40,6 +40,7 @@ from tars_edge.skills import SkillBook, detect_language
 
 log = logging.getLogger("tars_edge.cascade")
 TIERS = ("reflex", "memo", "memory", "core")
+NOTE_MIN_COSINE = 0.35  # below this (and no shared word) a memory is not passed to the core
 
 
 class TierUnavailable(RuntimeError):
@@ -406,9 +407,17 @@ class Cascade:
                     answer = Answer(say_fact(best.text, lang), "memory", intent, confidence, lang,
                                     timings, data={"memory": best.as_dict()})
                     return self._finish(answer, started, params)
-                notes = [r.text for r in found[:k]]
+                notes = [r.text for r in found[:k] if self._relevant(text, r)]
         prompt = CorePrompt(self.persona, notes, text, params.session, lang)
         return CoreJob(params, intent, confidence, lang, prompt, timings, started, embedding)
+
+    @staticmethod
+    def _relevant(text: str, memory) -> bool:
+        """Whether a recalled memory is worth the core's attention as a note: some closeness
+        in meaning, or a shared content word (an unrelated note only distracts a small model)."""
+        from tars_edge.memory.memo import content_stems
+
+        return memory.score >= NOTE_MIN_COSINE or bool(content_stems(text) & content_stems(memory.text))
 
     def fact_answers(self, question: str, lang: str, best) -> bool:
         """Whether the best recalled memory answers the question by itself.

@@ -196,7 +196,8 @@ def test_open_core_on_a_bundle_without_one():
 
 def test_core_streams_and_gets_persona_notes_and_session(tmp_path):
     core = ScriptedCore("Tides follow the moon.")
-    memory = RecordingMemory([Found(1, "The boat is moored at pier 4", 0.3)])
+    memory = RecordingMemory([Found(1, "The boat is moored at pier 4", 0.5),
+                              Found(2, "The cat is called Tom", 0.1)])  # irrelevant: left out
     cascade, _ = make(tmp_path, core=core, memory=memory)
     pieces: list[str] = []
     answer = cascade.answer(AskParams(text="explain tides", session="s1"), pieces.append, now=NOW)
