@@ -19,6 +19,7 @@ from tars_export.verify import VerificationError
 # model name -> "module:function"; build-default runs them in this order.
 BUILDERS = {
     "reflex": "tars_export.reflex_build:build",
+    "embedder": "tars_export.embedder:build",
 }
 
 

@@ -15,6 +15,7 @@ from tars_edge.bundle import Bundle
 GROUPS = {
     "reflex": "reflex",
     "daemon": "daemon",
+    "memory": "memory",
 }
 
 
