@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tars_edge.server import protocol as rpc
 from tars_edge.server.bus import EventBus
@@ -395,3 +397,32 @@ def test_foreign_listener_or_file_is_left_alone(tmp_path):
     with pytest.raises(SocketBusyError, match="exists and is not a socket"):
         claim_socket(path)
     assert path.read_text() == "not a socket"
+
+
+# ---- fuzzed lines never escape the protocol's own errors -------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.binary(max_size=200),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"jsonrpc": st.sampled_from(["2.0", "1.0", 2]),
+                           "method": json_values | st.text(max_size=10),
+                           "id": json_values, "params": json_values}
+                          ).map(lambda v: json.dumps(v).encode()),
+))
+def test_parse_request_only_ever_raises_bad_request(line):
+    try:
+        request = rpc.parse_request(line)
+    except rpc.BadRequest as bad:
+        assert bad.error.code in (rpc.PARSE_ERROR, rpc.INVALID_REQUEST, rpc.INVALID_PARAMS)
+        rpc.encode(rpc.error_message(bad.id, bad.error))  # the reply itself is sendable
+    else:
+        assert isinstance(request.method, str) and isinstance(request.params, dict)
