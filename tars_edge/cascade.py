@@ -190,71 +190,60 @@ def open_core(bundle, settings: dict, persona: str) -> CoreTier:
 # ---- T2: memory ------------------------------------------------------------------------------------
 class MemoryTier:
     """The memory package (issue 5) as the cascade and the socket methods use it: vector
-    memory, memo cache, conversation log, one embedding per request shared by all three."""
+    memory, memo cache and conversation log behind :class:`tars_edge.memory.Memory`, with one
+    embedding per request shared by the memo lookup and the recall."""
 
-    def __init__(self, store, vectors, memo, conversation, embedder):
-        self.store = store
-        self.vectors = vectors
-        self.memo = memo
-        self.conversation = conversation
+    def __init__(self, memory, embedder):
+        self.memory = memory
         self.embedder = embedder
+        self.memo = memory.memo
+        self.conversation = memory.log
 
     @classmethod
     def open(cls, state_dir: Path, bundle, memo_threshold: float) -> tuple[MemoryTier | None, str]:
         """(memory, "") or (None, why it is off). Never raises: a damaged database or a
         bundle without an embedder disables memory, the daemon runs on."""
         try:
-            from tars_edge.memory.embedder import Embedder
-            from tars_edge.memory.memo import MemoCache
-            from tars_edge.memory.store import ConversationLog, MemoryStore, MemoryStoreError
-            from tars_edge.memory.vectors import VectorMemory
+            from tars_edge.memory import Embedder, Memory
         except ImportError as exc:
             return None, f"the memory package is not installed ({exc.name})"
         if "embedder" not in bundle.models:
             return None, "the embedder model is not in this bundle"
         try:
             embedder = Embedder.from_bundle(bundle, threads=1)
-            store = MemoryStore.open(state_dir)
-        except MemoryStoreError as exc:
-            return None, str(exc)
+            memory = Memory.open(state_dir, embedder, threshold=memo_threshold)
         except Exception as exc:  # noqa: BLE001 - any bundle/ORT problem: memory off, daemon on
             return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        try:
-            vectors = VectorMemory(store, embedder)
-            memo = MemoCache(store, embedder, threshold=memo_threshold)
-        except Exception as exc:  # noqa: BLE001 - same: memory off, daemon on
-            store.close()
-            return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return cls(store, vectors, memo, ConversationLog(store), embedder), ""
+        if not memory.enabled:
+            return None, memory.problem
+        return cls(memory, embedder), ""
 
     def embed(self, text: str) -> np.ndarray:
         return self.embedder.embed_one(text)
 
     def remember(self, text: str, tags: Iterable[str] | None = None, source: str = "user") -> int:
-        """Store a fact (durably) and drop memo answers it may contradict."""
-        embedding = self.embed(text)
-        memory_id = self.vectors.remember(text, tags=tags, source=source, embedding=embedding)
-        dropped = self.memo.invalidate(text, embedding=embedding)
-        if dropped:
-            log.debug("memo entries invalidated by remember ids=%s", dropped)
-        return memory_id
+        """Store a fact (on disk before this returns); memo answers it may contradict go."""
+        return self.memory.remember(text, tags, source=source)
 
     def recall(self, query: str, k: int = 5, tags: Iterable[str] | None = None,
                embedding: np.ndarray | None = None) -> list:
-        return self.vectors.recall(query, k=k, tags=tags, embedding=embedding)
+        return self.memory.recall(query, k=k, tags=tags, embedding=embedding)
 
     def forget(self, memory_id: int) -> bool:
-        return self.vectors.forget(memory_id)
+        return self.memory.forget(memory_id)
 
     def status(self) -> dict:
-        return {"memories": len(self.vectors), "embedder_loaded": self.embedder.loaded,
-                "memo": self.memo.stats()}
+        status = self.memory.status()
+        return {"memories": status.get("memories"), "embedder_loaded": self.embedder.loaded,
+                "memo": status.get("memo")}
 
     def close(self) -> None:
+        store = self.memory.store
         try:
-            self.store.checkpoint()
+            if store is not None:
+                store.checkpoint()
         finally:
-            self.store.close()
+            self.memory.close()
 
 
 # ---- statistics ---------------------------------------------------------------------------------

@@ -371,6 +371,8 @@ def dataset_rows():
 def test_every_utterance_of_the_simple_intents_gets_an_answer(book):
     """Each greeting/farewell/time/status utterance the reflex was trained on is answered by
     its skill; quick actions mostly are (the rest — stopwatch, "play some jazz" — go on)."""
+    if not list(DATA.glob("intents_*.tsv")):
+        pytest.skip("export/data/intents_*.tsv (the reflex's dataset) is not in this checkout")
     answered: dict[str, list[bool]] = {}
     for intent, text in dataset_rows():
         answered.setdefault(intent, []).append(ask(book, text, intent) is not None)
