@@ -413,6 +413,20 @@ def test_memory_methods_and_answers(daemon):
         assert c.result("forget", {"id": mid}) == {"ok": False}
 
 
+@pytest.mark.skipif(not HAS_EMBEDDER, reason="the bundle has no embedder: memory is off")
+def test_damaged_memory_database_disables_memory_not_the_daemon(tmp_path):
+    d = DaemonProcess(tmp_path / "damaged")
+    d.state.mkdir(parents=True)
+    (d.state / "memory.db").write_bytes(b"this is not a database" * 100)
+    d.start()
+    with Conn(d.socket) as c:
+        reply = c.call("remember", {"text": "the key is under the mat"})
+        assert code(reply) == -32011 and "memory.db" in reply["error"]["message"]
+        assert c.result("ask", {"text": "what time is it"})["tier"] == "reflex"
+        assert c.result("status")["memory"]["available"] is False
+    assert d.stop() == 0
+
+
 # ---- streaming, limits and shutdown with the scripted core -------------------------------------------
 def test_core_answer_streams_and_status_stays_responsive(slow):
     with Conn(slow.socket) as c, Conn(slow.socket) as other:
