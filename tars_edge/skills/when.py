@@ -90,16 +90,23 @@ class ClockTime(Found):
             candidates_hours = [0]
         elif self.half is None and 1 <= hour <= 11 and not prefer_as_said and self.day_offset is None:
             candidates_hours = [hour, hour + 12]
-        base = now.replace(second=0, microsecond=0)
+        # wall-clock arithmetic on the naive local time, then the offset of *that* day, so
+        # "tomorrow at 7" is 7:00 even across a daylight-saving change
+        aware = now.tzinfo is not None
+        base = now.replace(second=0, microsecond=0, tzinfo=None)
+
+        def local(moment: datetime) -> datetime:
+            return moment.astimezone() if aware else moment
+
         if self.day_offset is not None:
             day = base + timedelta(days=self.day_offset)
-            return day.replace(hour=candidates_hours[0], minute=minute)
+            return local(day.replace(hour=candidates_hours[0], minute=minute))
         options = []
         for h in candidates_hours:
             moment = base.replace(hour=h, minute=minute)
-            if moment <= now:
+            if local(moment) <= now:
                 moment += timedelta(days=1)
-            options.append(moment)
+            options.append(local(moment))
         return min(options)
 
 
