@@ -33,24 +33,41 @@ from torch import nn
 from tars_export.quant import QuantEmbedding, QuantLinear
 
 
+def decayed_sum(log_a: torch.Tensor, drive: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """h_t = a_t·h_{t−1} + drive_t over axis 1, in closed form: log_a, drive (B, T, D),
+    h0 (B, D) -> (B, T, D). Every exponent L_t − L_s ≤ 0, so nothing overflows."""
+    cum = torch.cumsum(log_a, dim=1)  # L_t
+    t = log_a.shape[1]
+    causal = torch.ones(t, t, dtype=torch.bool, device=log_a.device).tril()
+    diff = cum.unsqueeze(2) - cum.unsqueeze(1)  # (B, T, S, D): L_t − L_s
+    weights = torch.where(causal[None, :, :, None], diff, torch.full_like(diff, -torch.inf)).exp()
+    return (weights * drive.unsqueeze(1)).sum(dim=2) + cum.exp() * h0.unsqueeze(1)
+
+
 class MinGRU(nn.Module):
     def __init__(self, d_in: int, d_hidden: int):
         super().__init__()
         self.gate = QuantLinear(d_in, d_hidden)
         self.candidate = QuantLinear(d_in, d_hidden)
 
-    def forward(self, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
-        """x (B, T, D_in), h0 (B, D) -> every state h_1..h_T, (B, T, D)."""
+    def forward(self, x: torch.Tensor, h0: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        """x (B, T, D_in), h0 (B, D) -> every state h_1..h_T, (B, T, D).
+
+        With ``chunk`` (T must be a multiple of it) the closed form runs inside chunks of that
+        length and once more across chunk ends -- Mamba-2's two-level SSD layout -- so the
+        work is T·chunk + (T/chunk)² per channel instead of T²."""
         z = self.gate(x)
-        g = torch.sigmoid(z)
         log_a = -F.softplus(z)  # log(1 − σ(z))
-        cum = torch.cumsum(log_a, dim=1)  # L_t, (B, T, D)
-        t = x.shape[1]
-        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
-        diff = cum.unsqueeze(2) - cum.unsqueeze(1)  # (B, T, S, D): L_t − L_s
-        weights = torch.where(causal[None, :, :, None], diff, torch.full_like(diff, -torch.inf)).exp()
-        drive = (g * self.candidate(x)).unsqueeze(1)  # (B, 1, S, D)
-        return (weights * drive).sum(dim=2) + cum.exp() * h0.unsqueeze(1)
+        drive = torch.sigmoid(z) * self.candidate(x)
+        if chunk is None:
+            return decayed_sum(log_a, drive, h0)
+        b, t, d = drive.shape
+        la, dr = log_a.reshape(-1, chunk, d), drive.reshape(-1, chunk, d)  # (B·N, C, D)
+        inner = decayed_sum(la, dr, torch.zeros_like(dr[:, 0])).reshape(b, -1, chunk, d)
+        cum = la.cumsum(1).reshape(b, -1, chunk, d)  # decay from each chunk's start
+        ends = decayed_sum(cum[:, :, -1], inner[:, :, -1], h0)  # state after chunk k, (B, N, D)
+        starts = torch.cat([h0.unsqueeze(1), ends[:, :-1]], dim=1)  # state before chunk k
+        return (inner + cum.exp() * starts.unsqueeze(2)).reshape(b, t, d)
 
     def step(self, x_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """x_t (B, D_in), h (B, D) -> h' (B, D)."""
@@ -170,15 +187,22 @@ class ReflexMinGRU(nn.Module):
 
 
 class ReflexGraph(nn.Module):
-    """What goes into ONNX: tokens (1, T) -> intent_logits (1, n), confidence (1,) as a
-    probability. A whole text per call, with the closed-form scan (no per-byte loop)."""
+    """What goes into ONNX: tokens (1, T) right-padded to a multiple of ``CHUNK`` and the real
+    length (1,) -> intent_logits (1, n), confidence (1,) as a probability. A whole text per
+    call, with the chunked closed-form scan (no per-byte loop). Everything is causal, so the
+    padding after ``length`` cannot change what is read at ``length − 1``."""
+
+    CHUNK = 16
 
     def __init__(self, model: ReflexMinGRU):
         super().__init__()
         self.model = model
 
-    def forward(self, tokens: torch.Tensor):
+    def forward(self, tokens: torch.Tensor, length: torch.Tensor):
         h0 = torch.zeros(tokens.shape[0], self.model.cfg.d_hidden)
-        states = self.model.cell(self.model._inputs(tokens), h0)
-        logits, conf_logit = self.model.heads(states[:, -1], states.mean(dim=1))
+        states = self.model.cell(self.model._inputs(tokens), h0, chunk=self.CHUNK)
+        last = length - 1
+        mean = states.cumsum(dim=1).index_select(1, last).squeeze(1) / length.to(states.dtype)
+        logits, conf_logit = self.model.heads(states.index_select(1, last).squeeze(1), mean)
         return logits, torch.sigmoid(conf_logit)
+

@@ -34,13 +34,13 @@ def export_onnx(model: ReflexMinGRU, path: Path) -> None:
     plain = ReflexMinGRU(model.cfg)
     plain.load_state_dict(model.state_dict())
     plain.eval()
-    tokens = torch.tensor([list(tokenizer.encode("hello TARS"))])
+    tokens, length = graph_inputs("hello TARS", plain.cfg.max_tokens)
     torch.onnx.export(
         ReflexGraph(plain),
-        (tokens,),
+        (torch.from_numpy(tokens), torch.from_numpy(length)),
         str(path),
         dynamo=False,
-        input_names=["tokens"],
+        input_names=["tokens", "length"],
         output_names=["intent_logits", "confidence"],
         dynamic_axes={"tokens": {1: "T"}},
         opset_version=17,
@@ -50,14 +50,23 @@ def export_onnx(model: ReflexMinGRU, path: Path) -> None:
         onnx.save(quantize_onnx_weights(onnx.load(str(path)), weights), str(path))
 
 
+def graph_inputs(text: str, max_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+    """tokens (1, T) zero-padded to a multiple of ReflexGraph.CHUNK, and length (1,) --
+    the same preparation as tars_edge/reflex.py does at run time."""
+    ids = tokenizer.encode_ids(text)[:max_tokens]
+    tokens = np.zeros((1, -(-len(ids) // ReflexGraph.CHUNK) * ReflexGraph.CHUNK), dtype=np.int64)
+    tokens[0, : len(ids)] = ids
+    return tokens, np.array([len(ids)], dtype=np.int64)
+
+
 def _ort_outputs(path: Path, texts: list[str], max_tokens: int):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     logits, conf = [], []
     for text in texts:
-        ids = tokenizer.encode_ids(text)[:max_tokens][None, :]
-        lg, cf = session.run(None, {"tokens": ids})
+        tokens, length = graph_inputs(text, max_tokens)
+        lg, cf = session.run(None, {"tokens": tokens, "length": length})
         logits.append(lg[0])
         conf.append(cf[0])
     return np.array(logits), np.array(conf)
@@ -70,8 +79,8 @@ def _torch_logits(model: ReflexMinGRU, texts: list[str]) -> tuple[np.ndarray, np
     graph = ReflexGraph(model).eval()
     logits, conf = [], []
     for text in texts:
-        ids = torch.from_numpy(tokenizer.encode_ids(text)[: model.cfg.max_tokens][None, :])
-        lg, cf = graph(ids)
+        tokens, length = graph_inputs(text, model.cfg.max_tokens)
+        lg, cf = graph(torch.from_numpy(tokens), torch.from_numpy(length))
         logits.append(lg[0].numpy())
         conf.append(cf[0].item())
     return np.array(logits), np.array(conf)
@@ -134,11 +143,16 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 "d_embed": cfg_model.d_embed,
                 "d_hidden": cfg_model.d_hidden,
                 "conv_width": cfg_model.conv_width,
+                "chunk": ReflexGraph.CHUNK,
                 "max_tokens": cfg_model.max_tokens,
                 "seed": seed,
                 "quick": quick,
             },
-            "inputs": [{"name": "tokens", "dtype": "int64", "shape": [1, "T"]}],
+            "inputs": [
+                {"name": "tokens", "dtype": "int64", "shape": [1, "T"],
+                 "note": "zero-padded to a multiple of config.chunk"},
+                {"name": "length", "dtype": "int64", "shape": [1]},
+            ],
             "outputs": [
                 {"name": "intent_logits", "dtype": "float32", "shape": [1, len(intents.LABELS)]},
                 {"name": "confidence", "dtype": "float32", "shape": [1]},

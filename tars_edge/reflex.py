@@ -39,6 +39,7 @@ class ReflexClassifier:
         self.labels: list[str] = list(spec["labels"])
         self.threshold: float = float(spec["thresholds"]["confidence"])
         self.max_tokens: int = int(spec["config"]["max_tokens"])
+        self._chunk: int = int(spec["config"].get("chunk", 1))
         # One thread: the graph is tiny and thread hand-offs would cost more than they save.
         self._session = open_session(bundle.file("reflex", self.variant), threads=threads)
         self._outputs = ["intent_logits", "confidence"]
@@ -48,8 +49,13 @@ class ReflexClassifier:
         if not text.strip():
             raise ValueError("empty text: nothing to classify")
         start = time.perf_counter()
-        ids = tokenizer.encode_ids(text)[: self.max_tokens][None, :]
-        logits, confidence = self._session.run(self._outputs, {"tokens": ids})
+        ids = tokenizer.encode_ids(text)[: self.max_tokens]
+        # The graph scans in chunks: zero-pad to a multiple; `length` says where the text ends.
+        tokens = np.zeros((1, -(-len(ids) // self._chunk) * self._chunk), dtype=np.int64)
+        tokens[0, : len(ids)] = ids
+        logits, confidence = self._session.run(
+            self._outputs, {"tokens": tokens, "length": np.array([len(ids)], dtype=np.int64)}
+        )
         logits = logits[0].astype(np.float64)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()

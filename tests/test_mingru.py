@@ -14,6 +14,8 @@ def test_closed_form_scan_and_step_agree():
     h0 = torch.randn(3, 32)
     parallel = cell(x, h0)
     torch.testing.assert_close(cell.scan(x, h0), parallel, atol=1e-5, rtol=1e-4)
+    for chunk in (1, 5, 8, 40):  # chunked two-level form, incl. degenerate chunk sizes
+        torch.testing.assert_close(cell(x, h0, chunk=chunk), parallel, atol=1e-5, rtol=1e-4)
     h = h0
     for t in range(x.shape[1]):
         h = cell.step(x[:, t], h)
@@ -43,7 +45,9 @@ def _check_reflex_forms(model: ReflexMinGRU):
                 step_logits, step_conf, state = model.step(token[None], state)
             torch.testing.assert_close(step_logits, logits, atol=1e-5, rtol=1e-4)
             torch.testing.assert_close(step_conf, conf, atol=1e-5, rtol=1e-4)
-            g_logits, g_conf = ReflexGraph(model)(t[None])
+            padded = torch.zeros(1, 32, dtype=torch.long)  # the graph's zero-padded input
+            padded[0, : len(t)] = t
+            g_logits, g_conf = ReflexGraph(model)(padded, torch.tensor([len(t)]))
             torch.testing.assert_close(g_logits, logits, atol=1e-5, rtol=1e-4)
             torch.testing.assert_close(g_conf, torch.sigmoid(conf), atol=1e-5, rtol=1e-4)
 
