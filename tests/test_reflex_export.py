@@ -85,3 +85,11 @@ def test_report_lists_accuracy_per_variant():
     data = report(Bundle.load(MODELS))
     assert set(data["reflex.accuracy"]) == {"fp32", "int8", "ternary"}
     json.dumps(data)  # serialisable as `tars-export report --json`
+
+
+def test_build_is_deterministic(quick_bundle, tmp_path):
+    """Same seed, same bytes: `build-default` regenerates a bundle file for file."""
+    reflex_build.build(tmp_path, seed=0, quick=True)
+    first = Bundle.load(quick_bundle).model("reflex")["files"]
+    second = Bundle.load(tmp_path).model("reflex")["files"]
+    assert {v: f["sha256"] for v, f in first.items()} == {v: f["sha256"] for v, f in second.items()}
