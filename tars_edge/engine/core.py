@@ -1,0 +1,294 @@
+"""T3: the core language model through ONNX Runtime (DESIGN §3-§4, docs/core.md, docs/engine.md).
+
+:class:`CoreModel` wraps the bundle's graphs (step / prefill / verify, and the draft head) with
+explicit state tensors; :class:`CoreEngine` is the cascade's :class:`~tars_edge.cascade.CoreTier`:
+prompt building in the training format, the prefix-state cache (persona and per-session
+states), plain or speculative decoding, streaming, cancellation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tars_edge import tokenizer
+from tars_edge.bundle import Bundle, BundleError
+from tars_edge.cascade import AskParams, CoreAnswer, CorePrompt
+from tars_edge.engine.generate import Emitter, Sampler, SamplingParams
+from tars_edge.engine.prefix_cache import PrefixEntry, PrefixStateCache
+from tars_edge.engine.sessions import open_session
+from tars_edge.engine.speculative import SpecStats, plain_decode, speculative_decode
+from tars_edge.persona import DEFAULT_PERSONA
+
+PREFILL_CHUNK = 256  # prefill cost grows as T^2 per head inside one call (docs/core.md)
+MAX_SESSION_TOKENS = 8192  # a longer session starts over from the persona
+MEMORY_LABEL = {"ru": "Память:", "en": "Memory:"}
+
+
+class CoreModel:
+    """The core graphs with explicit states. Every ``run`` is timed into ``ort_s``."""
+
+    def __init__(self, bundle: Bundle, threads: int | None = None, draft: bool = True):
+        spec = bundle.model("core")
+        self.spec = spec
+        self.state_specs = spec["states"]
+        self.state_names = [s["name"] for s in self.state_specs]
+        graphs = spec.get("graphs") or {}
+        for g in ("step", "prefill", "verify"):
+            if g not in graphs:
+                raise BundleError(f"{bundle.root / 'manifest.json'}: core model has no '{g}' graph")
+        self._step = open_session(bundle.file("core", graphs["step"]), threads)
+        self._prefill = open_session(bundle.file("core", graphs["prefill"]), threads)
+        self._verify = open_session(bundle.file("core", graphs["verify"]), threads)
+        self._draft = None
+        self.n_draft = 0
+        if draft and "draft" in bundle.models:
+            self._draft = open_session(bundle.file("draft"), threads)
+            self.n_draft = int(bundle.model("draft").get("config", {}).get("n_draft", 0))
+        self._outs = ["logits", "hidden", *[s.get("output", s["name"] + "_out") for s in self.state_specs]]
+        self._at = [s.get("per_position_output", s["name"] + "_at") for s in self.state_specs]
+        self.ort_s = 0.0
+        self.calls = 0
+        self.state_bytes = sum(int(np.prod(s["shape"])) * 4 for s in self.state_specs)
+
+    @property
+    def has_draft(self) -> bool:
+        return self._draft is not None
+
+    def init_states(self) -> list[np.ndarray]:
+        return [np.full(s["shape"], s.get("init", 0.0), dtype=np.float32) for s in self.state_specs]
+
+    def _run(self, sess, outs, feed):
+        t = time.perf_counter()
+        result = sess.run(outs, feed)
+        self.ort_s += time.perf_counter() - t
+        self.calls += 1
+        return result
+
+    def _feed(self, states):
+        return dict(zip(self.state_names, states))
+
+    def step(self, token: int, states):
+        out = self._run(self._step, self._outs,
+                        {"token": np.array([token], dtype=np.int64), **self._feed(states)})
+        return out[0][0], out[1][0], out[2:]
+
+    def prefill(self, tokens, states, chunk: int = PREFILL_CHUNK):
+        """(logits (V,), hidden (D,), states) after feeding ``tokens`` (1-D), in chunks."""
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        if tokens.size == 0:
+            raise ValueError("prefill needs at least one token")
+        for start in range(0, tokens.size, chunk):
+            piece = tokens[None, start:start + chunk]
+            out = self._run(self._prefill, self._outs, {"tokens": piece, **self._feed(states)})
+            states = out[2:]
+        return out[0][0, -1], out[1][0, -1], states
+
+    def verify(self, tokens, states):
+        """(logits (T, V), hidden (T, D), final states, per-position states (1, T, ...))."""
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(1, -1)
+        out = self._run(self._verify, self._outs + self._at, {"tokens": tokens, **self._feed(states)})
+        k = len(self.state_names)
+        return out[0][0], out[1][0], out[2:2 + k], out[2 + k:2 + 2 * k]
+
+    @staticmethod
+    def state_at(at, j: int):
+        return [np.ascontiguousarray(a[:, j]) for a in at]
+
+    def draft(self, hidden, token: int) -> list[int]:
+        out = self._run(self._draft, ["draft_tokens"],
+                        {"hidden": np.asarray(hidden, dtype=np.float32).reshape(1, -1),
+                         "token": np.array([token], dtype=np.int64)})
+        return [int(t) for t in out[0][0]]
+
+
+def frame_turn(persona: str | None, text: str, notes: list[str], lang: str) -> bytes:
+    """Token bytes of one turn in the training format (export/corpus.py):
+    ``PERSONA persona [PERSONA label notes] USER text ASSISTANT`` (persona None: a later
+    turn of a session, which continues after the previous reply's END)."""
+    out = bytearray()
+    if persona is not None:
+        out += bytes([tokenizer.PERSONA]) + tokenizer.encode(persona)
+    if notes:
+        out += bytes([tokenizer.PERSONA]) + tokenizer.encode(
+            " ".join([MEMORY_LABEL.get(lang, MEMORY_LABEL["en"]), *notes]))
+    out += bytes([tokenizer.USER]) + tokenizer.encode(text) + bytes([tokenizer.ASSISTANT])
+    return bytes(out)
+
+
+class CoreEngine:
+    """The cascade's CoreTier backed by :class:`CoreModel` (one ``answer`` at a time)."""
+
+    unavailable_reason: str | None = None
+
+    def __init__(self, bundle: Bundle, settings: dict | None = None, persona: str = DEFAULT_PERSONA,
+                 model: CoreModel | None = None):
+        self.settings = dict(settings or {})
+        self.bundle = bundle
+        threads = int(self.settings.get("threads", 0) or 0) or None
+        self.model = model or CoreModel(bundle, threads)
+        self.persona = persona
+        self.trained_personas = dict(bundle.model("core").get("prompt", {}).get("persona", {}))
+        cache_path = self.settings.get("prefix_cache_db")
+        self.cache = PrefixStateCache(bundle.id, int(self.settings.get("prefix_cache_bytes", 32 << 20)),
+                                      path=Path(cache_path) if cache_path else None)
+        self.sessions: dict[str, bytes] = {}  # session -> tokens its cached state has consumed
+        self._lock = threading.Lock()
+        self.loaded = True
+
+    # ---- prompt -------------------------------------------------------------------------
+    def persona_text(self, persona: str, lang: str) -> str:
+        """The persona the model reads. The built-in daemon persona is replaced by the persona
+        the bundle's core was trained with for that language (a 1M-parameter model only
+        follows the framing it has seen); a user's own persona file is used as written."""
+        if persona.strip() == DEFAULT_PERSONA.strip() and lang in self.trained_personas:
+            return self.trained_personas[lang]
+        if persona.strip() == DEFAULT_PERSONA.strip() and self.trained_personas:
+            return next(iter(self.trained_personas.values()))
+        return persona
+
+    def persona_prefix(self, persona: str, lang: str) -> bytes:
+        return bytes([tokenizer.PERSONA]) + tokenizer.encode(self.persona_text(persona, lang))
+
+    # ---- CoreTier -----------------------------------------------------------------------
+    def prewarm(self, persona: str) -> None:
+        for lang in (self.trained_personas or {"en": None}):
+            prefix = self.persona_prefix(persona, lang)
+            if self.cache.get(prefix) is None:
+                self._prefill_from(prefix, persist=True)
+
+    def sampling(self, params: AskParams) -> SamplingParams:
+        s = self.settings
+        return SamplingParams(
+            max_tokens=params.max_tokens, temperature=params.temperature,
+            top_k=getattr(params, "top_k", s.get("top_k", 0)),
+            top_p=getattr(params, "top_p", s.get("top_p", 1.0)),
+            repetition_penalty=getattr(params, "repetition_penalty", s.get("repetition_penalty", 1.0)),
+            seed=params.seed, stop=list(getattr(params, "stop", s.get("stop", [])) or []),
+        ).validate()
+
+    def _prefill_from(self, tokens: bytes, persist: bool = False):
+        """State after ``tokens`` via the longest cached prefix; returns (entry, hit length)."""
+        entry = self.cache.lookup(tokens)
+        if entry is not None and len(entry.tokens) == len(tokens):
+            return entry, len(tokens)
+        start = len(entry.tokens) if entry is not None else 0
+        states = entry.states if entry is not None else self.model.init_states()
+        logits, hidden, states = self.model.prefill(np.frombuffer(tokens[start:], dtype=np.uint8), states)
+        new = PrefixEntry(tokens, list(states), np.asarray(logits), np.asarray(hidden))
+        self.cache.put(new, persist=persist)
+        return new, start
+
+    def answer(self, prompt: CorePrompt, params: AskParams, on_token, cancel) -> CoreAnswer:
+        sp = self.sampling(params)
+        t0 = time.perf_counter()
+        with self._lock:
+            return self._answer(prompt, params, sp, on_token, cancel, t0)
+
+    def _answer(self, prompt, params, sp, on_token, cancel, t0) -> CoreAnswer:
+        ort0, calls0 = self.model.ort_s, self.model.calls
+        history = self.sessions.get(prompt.session)
+        if history is not None and len(history) > MAX_SESSION_TOKENS:
+            self._drop_session(prompt.session)
+            history = None
+        if history is None:
+            persona = self.persona_prefix(prompt.persona, prompt.lang)
+            # the persona alone is a cacheable prefix (persisted): prefill it separately once
+            hits0 = self.cache.hits
+            persona_entry, _ = self._prefill_from(persona, persist=True)
+            persona_hit = self.cache.hits > hits0
+            full = persona + frame_turn(None, prompt.text, prompt.notes, prompt.lang)
+            base = persona_entry
+        else:
+            full = history + frame_turn(None, prompt.text, prompt.notes, prompt.lang)
+            base = self.cache.lookup(full)
+            persona_hit = base is not None
+            if base is None:  # the session's state was evicted: start from the best prefix
+                base = self._prefill_from(full[:len(history)])[0]
+        rest = full[len(base.tokens):]
+        logits, hidden, states = self.model.prefill(np.frombuffer(rest, dtype=np.uint8), base.states)
+        t_prefill = time.perf_counter()
+
+        emitter = Emitter(sp, on_token, cancel)
+        spec = bool(params.speculative) and sp.greedy and self.model.has_draft \
+            and self.settings.get("speculative", True) is not False
+        stats = SpecStats()
+        first = {}
+
+        def timed_push(push):
+            def inner(tok):
+                if "t" not in first:
+                    first["t"] = time.perf_counter()
+                return push(tok)
+            return inner
+
+        emitter.push = timed_push(emitter.push)
+        if spec:
+            states, logits, hidden, pending = speculative_decode(self.model, states, logits, hidden,
+                                                                 emitter, stats)
+        else:
+            states, logits, hidden, pending = plain_decode(self.model, states, logits, hidden, emitter,
+                                                           Sampler(sp))
+        t_end = time.perf_counter()
+        # close the turn the way training dialogues do (reply END) so the session continues
+        generated = bytes(emitter.tokens)
+        tail = [pending] if generated else []
+        if not generated or generated[-1] != tokenizer.END:
+            tail.append(tokenizer.END)
+        for tok in tail:
+            logits, hidden, states = self.model.step(tok, states)
+        consumed = full + (generated if generated and generated[-1] == tokenizer.END
+                           else generated + bytes([tokenizer.END]))
+        if history is not None and history != consumed:
+            self.cache.discard(history)
+        self.cache.put(PrefixEntry(consumed, list(states), np.asarray(logits), np.asarray(hidden)))
+        self.sessions[prompt.session] = consumed
+
+        n = len(emitter.tokens)
+        decode_s = t_end - (first.get("t", t_end))
+        timings = {"prefill_ms": (t_prefill - t0) * 1e3,
+                   "ttft_ms": (first.get("t", t_end) - t0) * 1e3,
+                   "decode_ms": (t_end - t_prefill) * 1e3}
+        result_stats = {
+            "prefix_cache": "hit" if persona_hit else "miss",
+            "prefilled_tokens": len(rest), "prompt_tokens": len(full),
+            "speculative": spec, "stop_reason": emitter.stop_reason,
+            "decode_tok_s": round((n - 1) / decode_s, 1) if n > 1 and decode_s > 0 else None,
+            "ort_frac": round((self.model.ort_s - ort0) / max(1e-9, time.perf_counter() - t0), 3),
+            "ort_calls": self.model.calls - calls0,
+        }
+        if spec:
+            result_stats["draft_acceptance"] = (round(stats.acceptance, 4)
+                                                if stats.acceptance is not None else None)
+        return CoreAnswer(emitter.text.strip(), n, timings,
+                          cancelled=emitter.stop_reason == "cancelled", stats=result_stats)
+
+    def reset_session(self, session: str) -> bool:
+        with self._lock:
+            return self._drop_session(session)
+
+    def _drop_session(self, session: str) -> bool:
+        history = self.sessions.pop(session, None)
+        if history is None:
+            return False
+        self.cache.discard(history)
+        return True
+
+    def status(self) -> dict:
+        return {"loaded": self.loaded, "available": True,
+                "variant": self.bundle.model("core").get("deployed"),
+                "draft": self.model.has_draft, "n_draft": self.model.n_draft,
+                "sessions": len(self.sessions), "state_bytes": self.model.state_bytes,
+                "prefix_cache": self.cache.stats()}
+
+    def close(self) -> None:
+        self.cache.close()
+        self.loaded = False
+
+
+def open_core(bundle: Bundle, settings: dict, persona: str):
+    """The CoreTier for ``bundle`` (BundleError, one line, when its files cannot be used)."""
+    return CoreEngine(bundle, settings, persona)
