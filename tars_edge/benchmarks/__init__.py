@@ -16,6 +16,7 @@ GROUPS = {
     "reflex": "reflex",
     "daemon": "daemon",
     "memory": "memory",
+    "core": "core",
 }
 
 
