@@ -48,7 +48,7 @@ def engine(core_bundle):
     from tars_edge.engine.core import open_core
     from tars_edge.persona import DEFAULT_PERSONA
 
-    core = open_core(core_bundle, {}, DEFAULT_PERSONA)
+    core = open_core(core_bundle, {"speculative_policy": "always"}, DEFAULT_PERSONA)
     yield core
     core.close()
 
@@ -241,8 +241,21 @@ def test_speculative_greedy_equals_plain_greedy(engine):
         assert res[True].text == res[False].text, q
         assert res[True].tokens == res[False].tokens, q
     # per-position rollback: the session state after a speculative turn continues identically
-    a = engine.answer(_prompt("and then?", f"spec0True", "en"), AskParams("x", max_tokens=30),
+    a = engine.answer(_prompt("and then?", "spec0True", "en"), AskParams("x", max_tokens=30),
                       lambda _t: None, threading.Event())
-    b = engine.answer(_prompt("and then?", f"spec0False", "en"),
+    b = engine.answer(_prompt("and then?", "spec0False", "en"),
                       AskParams("x", max_tokens=30, speculative=False), lambda _t: None, threading.Event())
     assert a.text == b.text
+
+
+def test_auto_speculation_policy_measures_costs(core_bundle):
+    from tars_edge.engine.core import CoreEngine
+
+    eng = CoreEngine(core_bundle, {"threads": 1})
+    assert eng.spec_policy == "auto"
+    cal = eng.calibrate(reps=3)
+    assert cal["step_ms"] > 0 and cal["round_ms"] > 0 and isinstance(cal["worthwhile"], bool)
+    r = eng.answer(_prompt("hello"), AskParams("x", max_tokens=8), lambda _t: None, threading.Event())
+    assert r.stats["speculative"] == eng.spec_calibration["worthwhile"]
+    assert CoreEngine(core_bundle, {"speculative_policy": "never"})._spec_worthwhile() is False
+    eng.close()

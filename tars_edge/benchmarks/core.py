@@ -113,6 +113,7 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
     engine.prewarm(DEFAULT_PERSONA)
     cached = _ttft(engine, False, 24)
     bar.update()
+    calibration = engine.calibrate()
     torch_tok_s = _torch_tok_s(bundle, engine, max_new)
     bar.update()
     bar.close()
@@ -125,6 +126,9 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
         "ttft_cached_ms": round(cached, 3),
         "prefix_cache_speedup": round(cold / cached, 2) if cached > 0 else None,
         "python_overhead_frac": round(1.0 - ort_frac, 4),
+        "spec_auto_enabled": calibration["worthwhile"],
+        "spec_round_ms": calibration["round_ms"],
+        "step_ms": calibration["step_ms"],
         "core_variant": bundle.model("core").get("deployed"),
         "core_threads": THREADS,
         "core_decode_tokens": n_plain,

@@ -136,6 +136,10 @@ class CoreEngine:
         self.cache = PrefixStateCache(bundle.id, int(self.settings.get("prefix_cache_bytes", 32 << 20)),
                                       path=Path(cache_path) if cache_path else None)
         self.sessions: dict[str, bytes] = {}  # session -> tokens its cached state has consumed
+        # speculation pays only when one verify (+ draft) call costs less than the tokens it
+        # yields would cost as steps; "auto" measures that once, "always"/"never" override
+        self.spec_policy = str(self.settings.get("speculative_policy", "auto"))
+        self.spec_calibration: dict | None = None
         self._lock = threading.Lock()
         self.loaded = True
 
@@ -213,8 +217,7 @@ class CoreEngine:
         t_prefill = time.perf_counter()
 
         emitter = Emitter(sp, on_token, cancel)
-        spec = bool(params.speculative) and sp.greedy and self.model.has_draft \
-            and self.settings.get("speculative", True) is not False
+        spec = bool(params.speculative) and sp.greedy and self._spec_worthwhile()
         stats = SpecStats()
         first = {}
 
@@ -266,6 +269,41 @@ class CoreEngine:
         return CoreAnswer(emitter.text.strip(), n, timings,
                           cancelled=emitter.stop_reason == "cancelled", stats=result_stats)
 
+    def _spec_worthwhile(self) -> bool:
+        if not self.model.has_draft or self.spec_policy == "never":
+            return False
+        if self.spec_policy == "always":
+            return True
+        if self.spec_calibration is None:
+            self.spec_calibration = self.calibrate()
+        return self.spec_calibration["worthwhile"]
+
+    def calibrate(self, reps: int = 12) -> dict:
+        """Median cost of one step vs one draft + verify round on this machine, and the
+        manifest's expected tokens per verify (1 + sum of per-position acceptance)."""
+        model = self.model
+        logits, hidden, states = model.prefill(np.frombuffer(b"\x01TARS\x02hi\x03", np.uint8),
+                                               model.init_states())
+        k = max(1, model.n_draft)
+        step_t, round_t = [], []
+        for i in range(reps + 4):  # the first calls of a shape allocate buffers: not timed
+            if i == 4:
+                step_t, round_t = [], []
+            t = time.perf_counter()
+            model.step(65, states)
+            step_t.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            d = model.draft(hidden, 65)
+            model.verify(np.array([65, *d], dtype=np.int64), states)
+            round_t.append(time.perf_counter() - t)
+        step_ms = float(np.median(step_t)) * 1e3
+        round_ms = float(np.median(round_t)) * 1e3
+        metrics = self.bundle.model("draft").get("metrics", {})
+        expected = float(metrics.get("expected_tokens_per_verify", 1 + 0.5 * k))
+        return {"step_ms": round(step_ms, 4), "round_ms": round(round_ms, 4),
+                "expected_tokens_per_verify": expected,
+                "worthwhile": round_ms < expected * step_ms}
+
     def reset_session(self, session: str) -> bool:
         with self._lock:
             return self._drop_session(session)
@@ -281,6 +319,7 @@ class CoreEngine:
         return {"loaded": self.loaded, "available": True,
                 "variant": self.bundle.model("core").get("deployed"),
                 "draft": self.model.has_draft, "n_draft": self.model.n_draft,
+                "speculative_policy": self.spec_policy, "speculative_calibration": self.spec_calibration,
                 "sessions": len(self.sessions), "state_bytes": self.model.state_bytes,
                 "prefix_cache": self.cache.stats()}
 
