@@ -25,6 +25,9 @@ from tars_edge.persona import DEFAULT_PERSONA
 
 PREFILL_CHUNK = 256  # prefill cost grows as T^2 per head inside one call (docs/core.md)
 MAX_SESSION_TOKENS = 8192  # a longer session starts over from the persona
+# a real round also copies the rolled-back states and pushes tokens; verify timings on a noisy
+# shared CPU vary: measured rounds in the decode loop cost ~1.3x the calibration round
+SPEC_MARGIN = 1.3
 MEMORY_LABEL = {"ru": "Память:", "en": "Memory:"}
 
 
@@ -278,7 +281,7 @@ class CoreEngine:
             self.spec_calibration = self.calibrate()
         return self.spec_calibration["worthwhile"]
 
-    def calibrate(self, reps: int = 12) -> dict:
+    def calibrate(self, reps: int = 20) -> dict:
         """Median cost of one step vs one draft + verify round on this machine, and the
         manifest's expected tokens per verify (1 + sum of per-position acceptance)."""
         model = self.model
@@ -302,7 +305,7 @@ class CoreEngine:
         expected = float(metrics.get("expected_tokens_per_verify", 1 + 0.5 * k))
         return {"step_ms": round(step_ms, 4), "round_ms": round(round_ms, 4),
                 "expected_tokens_per_verify": expected,
-                "worthwhile": round_ms < expected * step_ms}
+                "worthwhile": round_ms * SPEC_MARGIN < expected * step_ms}
 
     def reset_session(self, session: str) -> bool:
         with self._lock:
