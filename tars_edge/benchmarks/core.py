@@ -78,13 +78,13 @@ def _torch_tok_s(bundle: Bundle, engine: CoreEngine, max_new: int) -> float | No
     return tokens / wall
 
 
-def _ttft(engine: CoreEngine, cold: bool, reps: int) -> float:
+def _ttft(engine: CoreEngine, cold: bool, reps: int, persona: str = DEFAULT_PERSONA) -> float:
     times = []
     for i in range(reps):
         if cold:
             engine.cache = PrefixStateCache(engine.bundle.id)
         lang, text = PROMPTS[i % len(PROMPTS)]
-        r = engine.answer(CorePrompt(DEFAULT_PERSONA, [], text, f"ttft{i}", lang),
+        r = engine.answer(CorePrompt(persona, [], text, f"ttft{i}", lang),
                           AskParams(text, max_tokens=1, speculative=False), lambda _t: None,
                           threading.Event())
         engine.reset_session(f"ttft{i}")
@@ -113,6 +113,12 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
     engine.prewarm(DEFAULT_PERSONA)
     cached = _ttft(engine, False, 24)
     bar.update()
+    # a user's own ~1.3 KB persona file (the built-in persona text used verbatim)
+    long_persona = "TARS persona file.\n" + DEFAULT_PERSONA
+    cold_long = _ttft(engine, True, 12, long_persona)
+    engine.cache = PrefixStateCache(bundle.id)
+    engine.prewarm(long_persona)
+    cached_long = _ttft(engine, False, 12, long_persona)
     calibration = engine.calibrate()
     torch_tok_s = _torch_tok_s(bundle, engine, max_new)
     bar.update()
@@ -125,6 +131,9 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
         "ttft_cold_ms": round(cold, 3),
         "ttft_cached_ms": round(cached, 3),
         "prefix_cache_speedup": round(cold / cached, 2) if cached > 0 else None,
+        "ttft_cold_ms_long_persona": round(cold_long, 3),
+        "ttft_cached_ms_long_persona": round(cached_long, 3),
+        "prefix_cache_speedup_long_persona": round(cold_long / cached_long, 2) if cached_long > 0 else None,
         "python_overhead_frac": round(1.0 - ort_frac, 4),
         "spec_auto_enabled": calibration["worthwhile"],
         "spec_round_ms": calibration["round_ms"],
