@@ -178,8 +178,6 @@ def test_answer_streams_and_reports(engine):
 
 
 def test_cached_persona_and_session_continuation_match_full_prefill(engine, core_bundle):
-    from tars_edge.engine.core import CoreModel
-
     engine.prewarm(engine.persona)
     r1 = engine.answer(_prompt("hello", "cont"), AskParams("x", max_tokens=30, speculative=False),
                        lambda _t: None, threading.Event())
@@ -228,7 +226,6 @@ SPEC_PROMPTS = [
 
 def test_speculative_greedy_equals_plain_greedy(engine):
     assert engine.model.has_draft
-    accepted = drafted = 0
     for i, q in enumerate(SPEC_PROMPTS):
         lang = "ru" if any("а" <= ch <= "я" for ch in q) else "en"
         notes = ["the user's name is Ada"] if i % 5 == 0 else []

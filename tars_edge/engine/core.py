@@ -285,7 +285,7 @@ class CoreEngine:
         """Median cost of one step vs one draft + verify round on this machine, and the
         manifest's expected tokens per verify (1 + sum of per-position acceptance)."""
         model = self.model
-        logits, hidden, states = model.prefill(np.frombuffer(b"\x01TARS\x02hi\x03", np.uint8),
+        _logits, hidden, states = model.prefill(np.frombuffer(b"\x01TARS\x02hi\x03", np.uint8),
                                                model.init_states())
         k = max(1, model.n_draft)
         step_t, round_t = [], []

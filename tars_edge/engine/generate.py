@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class SamplingParams:
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
 
-    def validate(self) -> "SamplingParams":
+    def validate(self) -> SamplingParams:
         def bad(msg: str):
             raise ValueError(msg)
 
@@ -122,6 +122,7 @@ class Emitter:
         self.cancel = cancel
         self.tokens: list[int] = []  # every pushed token, END included
         self._bytes = bytearray()  # reply bytes, END excluded
+        self._done = 0  # bytes of _bytes already decoded into _text
         self._text = ""  # decoded reply text so far (whole characters)
         self._sent = 0  # characters of _text given to on_token
         self.stop_reason: str | None = None
@@ -147,10 +148,14 @@ class Emitter:
             self._flush()
             return False
         self._bytes.append(int(token))
-        n = _complete_prefix(bytes(self._bytes))
-        self._text = tokenizer.decode(bytes(self._bytes[:n]))
+        before = len(self._text)
+        pending = bytes(self._bytes[self._done:])
+        n = _complete_prefix(pending)
+        if n:
+            self._text += tokenizer.decode(pending[:n])
+            self._done += n
         for s in self.p.stop:
-            at = self._text.find(s)
+            at = self._text.find(s, max(0, before - len(s)))
             if at >= 0:
                 self._text = self._text[:at]
                 self.stop_reason = "stop"
@@ -178,5 +183,7 @@ class Emitter:
             self.on_token(piece)
 
     def _flush(self) -> None:
-        self._text = tokenizer.decode(bytes(self._bytes)) if self.stop_reason != "stop" else self._text
+        if self.stop_reason != "stop" and self._done < len(self._bytes):
+            self._text += tokenizer.decode(bytes(self._bytes[self._done:]))
+            self._done = len(self._bytes)
         self._stream(final=True)

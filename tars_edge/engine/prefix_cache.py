@@ -80,7 +80,7 @@ class PrefixStateCache:
         for tokens, value in rows:
             try:
                 entry = _unpack(bytes(tokens), bytes(value))
-            except Exception:  # a damaged row is only a lost speed-up
+            except (OSError, ValueError, KeyError, EOFError):  # a damaged row: a lost speed-up
                 continue
             self._insert(entry, persist=False)
             self._persist.add(entry.tokens)
