@@ -256,3 +256,21 @@ def test_auto_speculation_policy_measures_costs(core_bundle):
     assert r.stats["speculative"] == eng.spec_calibration["worthwhile"]
     assert CoreEngine(core_bundle, {"speculative_policy": "never"})._spec_worthwhile() is False
     eng.close()
+
+
+def test_idle_unload_and_reload(core_bundle):
+    import time
+
+    from tars_edge.engine.core import CoreEngine
+
+    eng = CoreEngine(core_bundle, {"threads": 1, "idle_unload_s": 0.2, "speculative_policy": "never"})
+    r1 = eng.answer(_prompt("hello", "u"), AskParams("x", max_tokens=10), lambda _t: None,
+                    threading.Event())
+    deadline = time.monotonic() + 10
+    while eng.status()["loaded"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not eng.status()["loaded"] and eng.status()["prefix_cache"]["entries"] >= 2
+    r2 = eng.answer(_prompt("hello", "u2"), AskParams("x", max_tokens=10), lambda _t: None,
+                    threading.Event())
+    assert r2.text == r1.text and r2.stats["prefix_cache"] == "hit"
+    eng.close()

@@ -132,7 +132,11 @@ class CoreEngine:
         self.settings = dict(settings or {})
         self.bundle = bundle
         threads = int(self.settings.get("threads", 0) or 0) or None
-        self.model = model or CoreModel(bundle, threads)
+        self._threads = threads
+        self._model = model or CoreModel(bundle, threads)
+        self.idle_unload_s = float(self.settings.get("idle_unload_s", 0) or 0)
+        self._unload_timer: threading.Timer | None = None
+        self.last_used = time.monotonic()
         self.persona = persona
         self.trained_personas = dict(bundle.model("core").get("prompt", {}).get("persona", {}))
         cache_path = self.settings.get("prefix_cache_db")
@@ -144,7 +148,33 @@ class CoreEngine:
         self.spec_policy = str(self.settings.get("speculative_policy", "auto"))
         self.spec_calibration: dict | None = None
         self._lock = threading.Lock()
-        self.loaded = True
+
+    # ---- load / idle unload ---------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> CoreModel:
+        """The ORT sessions, opened again on first use after an idle unload (the prefix-state
+        cache and sessions are numpy and survive an unload)."""
+        if self._model is None:
+            self._model = CoreModel(self.bundle, self._threads)
+        return self._model
+
+    def _touch(self) -> None:
+        self.last_used = time.monotonic()
+        if self.idle_unload_s > 0:
+            if self._unload_timer is not None:
+                self._unload_timer.cancel()
+            self._unload_timer = threading.Timer(self.idle_unload_s, self._idle_unload)
+            self._unload_timer.daemon = True
+            self._unload_timer.start()
+
+    def _idle_unload(self) -> None:
+        with self._lock:
+            if time.monotonic() - self.last_used >= self.idle_unload_s * 0.99:
+                self._model = None
 
     # ---- prompt -------------------------------------------------------------------------
     def persona_text(self, persona: str, lang: str) -> str:
@@ -162,6 +192,11 @@ class CoreEngine:
 
     # ---- CoreTier -----------------------------------------------------------------------
     def prewarm(self, persona: str) -> None:
+        with self._lock:
+            self._prewarm(persona)
+            self._touch()
+
+    def _prewarm(self, persona: str) -> None:
         for lang in (self.trained_personas or {"en": None}):
             prefix = self.persona_prefix(persona, lang)
             if self.cache.get(prefix) is None:
@@ -193,7 +228,10 @@ class CoreEngine:
         sp = self.sampling(params)
         t0 = time.perf_counter()
         with self._lock:
-            return self._answer(prompt, params, sp, on_token, cancel, t0)
+            try:
+                return self._answer(prompt, params, sp, on_token, cancel, t0)
+            finally:
+                self._touch()
 
     def _answer(self, prompt, params, sp, on_token, cancel, t0) -> CoreAnswer:
         ort0, calls0 = self.model.ort_s, self.model.calls
@@ -321,14 +359,21 @@ class CoreEngine:
     def status(self) -> dict:
         return {"loaded": self.loaded, "available": True,
                 "variant": self.bundle.model("core").get("deployed"),
-                "draft": self.model.has_draft, "n_draft": self.model.n_draft,
+                "draft": "draft" in self.bundle.models,
+                "n_draft": int(self.bundle.models.get("draft", {}).get("config", {}).get("n_draft", 0)),
+                "idle_unload_s": self.idle_unload_s,
                 "speculative_policy": self.spec_policy, "speculative_calibration": self.spec_calibration,
-                "sessions": len(self.sessions), "state_bytes": self.model.state_bytes,
+                "sessions": len(self.sessions),
+                "state_bytes": sum(int(np.prod(x["shape"])) * 4
+                                   for x in self.bundle.model("core")["states"]),
                 "prefix_cache": self.cache.stats()}
 
     def close(self) -> None:
-        self.cache.close()
-        self.loaded = False
+        if self._unload_timer is not None:
+            self._unload_timer.cancel()
+        with self._lock:
+            self.cache.close()
+            self._model = None
 
 
 def open_core(bundle: Bundle, settings: dict, persona: str):
