@@ -274,3 +274,33 @@ def test_idle_unload_and_reload(core_bundle):
                     threading.Event())
     assert r2.text == r1.text and r2.stats["prefix_cache"] == "hit"
     eng.close()
+
+
+def test_cli_ask_answers_with_tier_core(core_bundle, tmp_path):
+    """`tars-edge ask --json --tier core` in-process (no daemon) through the cascade."""
+    import json
+    import os
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    manifest = json.loads((MODELS / "manifest.json").read_text())
+    for src_root, names in ((MODELS, None), (core_bundle.root, ("core", "draft"))):
+        for name, spec in json.loads((src_root / "manifest.json").read_text())["models"].items():
+            if names is not None and name not in names:
+                continue
+            manifest["models"][name] = spec
+            for entry in spec.get("files", {}).values():
+                dest = bundle / entry["path"]
+                if not dest.exists():
+                    os.symlink(src_root / entry["path"], dest)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    exe = shutil.which("tars-edge") or "tars-edge"
+    out = subprocess.run([exe, "ask", "--json", "--tier", "core", "--max-tokens", "24",
+                          "--bundle", str(bundle), "--state-dir", str(tmp_path / "state"),
+                          "--socket", str(tmp_path / "none.sock"),
+                          "explain how photosynthesis works"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-500:]
+    result = json.loads(out.stdout)
+    assert result["tier"] == "core" and 1 <= result["tokens"] <= 24
+    assert "core_ttft_ms" in result["timings_ms"] and result["data"]["prompt_tokens"] > 0
