@@ -253,6 +253,10 @@ def test_auto_speculation_policy_measures_costs(core_bundle):
     cal = eng.calibrate(reps=3)
     assert cal["step_ms"] > 0 and cal["round_ms"] > 0 and isinstance(cal["worthwhile"], bool)
     r = eng.answer(_prompt("hello"), AskParams("x", max_tokens=8), lambda _t: None, threading.Event())
+    assert r.stats["speculative"] is False  # not calibrated before the prewarm: plain
+    eng.prewarm(eng.persona)
+    assert eng.spec_calibration is not None
+    r = eng.answer(_prompt("hello"), AskParams("x", max_tokens=8), lambda _t: None, threading.Event())
     assert r.stats["speculative"] == eng.spec_calibration["worthwhile"]
     assert CoreEngine(core_bundle, {"speculative_policy": "never"})._spec_worthwhile() is False
     eng.close()
