@@ -20,6 +20,7 @@ from tars_export.verify import VerificationError
 BUILDERS = {
     "reflex": "tars_export.reflex_build:build",
     "embedder": "tars_export.embedder:build",
+    "core": "tars_export.core_build:build",
 }
 
 
@@ -38,6 +39,13 @@ def cmd_build_default(args) -> int:
         entry = _builder(name)(out, seed=args.seed, quick=args.quick)
         print(f"{name}: deployed {entry['deployed']} -> {out}", file=sys.stderr)
     return 0
+
+
+def cmd_train_core(args) -> int:
+    from tars_export.train_core import main as train_core_main
+
+    return train_core_main(["--seed", str(args.seed), *(["--quick"] if args.quick else []),
+                            *(["--checkpoints", args.checkpoints] if args.checkpoints else [])])
 
 
 def report(bundle: Bundle) -> dict:
@@ -70,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="tiny training run, to exercise the code")
     p.set_defaults(func=cmd_build_default)
+
+    p = sub.add_parser("train-core", help="train the core LM + draft head (resumable checkpoints)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="tiny model, a few steps")
+    p.add_argument("--checkpoints", metavar="DIR", help="default: the checkout's checkpoints/core")
+    p.set_defaults(func=cmd_train_core)
 
     p = sub.add_parser("report", help="metrics recorded in a bundle's manifest")
     p.add_argument("bundle", nargs="?", help="bundle directory (default: models/)")
