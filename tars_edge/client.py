@@ -20,20 +20,8 @@ class DaemonUnavailable(ConnectionError):
     """No daemon answers at the socket path (not running, or not allowed to connect)."""
 
 
-class RemoteError(RuntimeError):
-    """The daemon answered with a JSON-RPC error."""
-
-    def __init__(self, code: int, message: str, data: Any = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def as_dict(self) -> dict:
-        out = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            out["data"] = self.data
-        return out
+class RemoteError(rpc.RpcError):
+    """The daemon answered with a JSON-RPC error (same fields as the error it sent)."""
 
 
 class Client:
