@@ -29,9 +29,6 @@ import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
 import torch
-from tqdm import tqdm
-
-from tars_edge import tokenizer
 from tars_export import corpus
 from tars_export.bundle_writer import put_model
 from tars_export.core import CoreConfig, PrefillGraph, StepGraph, TarsCore, VerifyGraph
@@ -47,12 +44,14 @@ from tars_export.quant import (
 )
 from tars_export.train_core import (
     DEFAULT_CHECKPOINTS,
-    SCHEMES,
     CoreTrainConfig,
     TrainedCore,
     train_all,
 )
 from tars_export.verify import VerificationError, check_parity
+from tqdm import tqdm
+
+from tars_edge import tokenizer
 
 PARITY_TOLERANCE = 1e-3  # max |Δ| of logits, hidden and states, ONNX Runtime vs PyTorch (issue #3)
 GREEDY_TOKENS = 200
@@ -323,6 +322,26 @@ def greedy_torch(model: TarsCore, prompt: bytes, n: int) -> list[int]:
         token = int(logits[0].argmax())
         out.append(token)
     return out
+
+
+def eager_decode_tok_s(weights: Path, prompts: list[bytes], n: int, threads: int) -> float:
+    """Greedy decode speed (tokens/s, prefill excluded) of PyTorch eager on a bundle's own
+    weights: the baseline `tars-edge bench` compares ONNX Runtime against. It lives here so
+    the runtime never imports torch itself."""
+    torch.set_num_threads(threads)
+    model = load_core_weights(weights).eval()
+    tokens, wall = 0, 0.0
+    with torch.no_grad():
+        for prompt in prompts:
+            logits, _, states, _ = model(torch.tensor([list(prompt)]))
+            token = int(logits[0, -1].argmax())
+            start = time.perf_counter()
+            for _ in range(n):
+                logits, _, states = model.step(torch.tensor([token]), states)
+                token = int(logits[0].argmax())
+            wall += time.perf_counter() - start
+            tokens += n
+    return tokens / wall
 
 
 def greedy_ort(files: dict[str, Path], cfg: CoreConfig, prompt: bytes, n: int) -> list[int]:

@@ -54,28 +54,16 @@ def _decode_run(model: CoreModel, engine: CoreEngine, spec: bool, max_new: int, 
 
 
 def _torch_tok_s(bundle: Bundle, engine: CoreEngine, max_new: int) -> float | None:
+    """PyTorch eager on the same weights and thread count, when the export side is installed
+    (it owns every torch import; the runtime has none)."""
     try:
-        import torch
-        from tars_export.core_build import load_core_weights
+        from tars_export.core_build import eager_decode_tok_s
     except ImportError:
         return None
-    torch.set_num_threads(THREADS)
-    spec = bundle.model("core")
-    model = load_core_weights(bundle.file("core", spec["weights"])).eval()
-    tokens = 0
-    wall = 0.0
-    with torch.no_grad():
-        for lang, text in PROMPTS:
-            full = engine.persona_prefix(DEFAULT_PERSONA, lang) + frame_turn(None, text, [], lang)
-            logits, _, states, _ = model(torch.tensor([list(full)]))
-            tok = int(logits[0, -1].argmax())
-            t = time.perf_counter()
-            for _ in range(max_new):
-                logits, _, states = model.step(torch.tensor([tok]), states)
-                tok = int(logits[0].argmax())
-            wall += time.perf_counter() - t
-            tokens += max_new
-    return tokens / wall
+    prompts = [engine.persona_prefix(DEFAULT_PERSONA, lang) + frame_turn(None, text, [], lang)
+               for lang, text in PROMPTS]
+    weights = bundle.file("core", bundle.model("core")["weights"])
+    return eager_decode_tok_s(weights, prompts, max_new, THREADS)
 
 
 def _ttft(engine: CoreEngine, cold: bool, reps: int, persona: str = DEFAULT_PERSONA) -> float:
