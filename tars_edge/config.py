@@ -101,6 +101,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_tokens": Key(int, 200, "default reply length in tokens (bytes)", min=1, max=8192),
         "temperature": Key(float, 0.0, "default sampling temperature; 0 = greedy", min=0, max=5),
         "speculative": Key(bool, True, "draft-head speculative decoding by default"),
+        "speculative_policy": Key(str, "auto", "auto = speculate only when a measured draft + "
+                                  "verify round beats plain steps on this CPU; always; never",
+                                  choices=("auto", "always", "never")),
+        "prefix_cache_mb": Key(int, 32, "RAM for cached persona/session states (LRU)",
+                               min=1, max=4096),
+        "prefix_cache_persist": Key(bool, True, "keep the persona state in STATE_DIR/"
+                                    "prefix_cache.sqlite so a restart skips its prefill"),
         "threads": Key(int, 0, "ONNX Runtime threads; 0 = physical cores", min=0, max=256),
         "idle_unload_s": Key(float, 600.0, "unload the core after this long unused; 0 = never",
                              min=0),

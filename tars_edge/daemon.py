@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 import psutil
 
@@ -86,6 +87,15 @@ def setup_logging(level: str, fmt: str) -> None:
 
 
 # ---- the assembly ---------------------------------------------------------------------------------
+def core_settings(core: dict, state_dir: Path) -> dict:
+    """The ``[core]`` config section as the engine's settings (byte counts, a database path)."""
+    settings = dict(core)
+    settings["prefix_cache_bytes"] = settings.pop("prefix_cache_mb") << 20
+    if settings.pop("prefix_cache_persist"):
+        settings["prefix_cache_db"] = str(state_dir / "prefix_cache.sqlite")
+    return settings
+
+
 class Assistant:
     """Bundle, reflex, skills, timers, memory and core, wired into a Cascade."""
 
@@ -129,7 +139,8 @@ class Assistant:
         )
         factory = core_factory or open_core
         try:
-            self.core = factory(self.bundle, dict(config["core"]), self.persona)
+            self.core = factory(self.bundle, core_settings(config["core"], state_dir),
+                                self.persona)
         except BundleError as exc:
             from tars_edge.cascade import MissingCore
 

@@ -150,6 +150,38 @@ def test_prefix_cache_sqlite_persistence_invalidated_on_bundle_change(tmp_path):
     assert PrefixStateCache("b1", path=db).stats()["entries"] == 0  # the b2 open deleted b1's rows
 
 
+def test_prefix_cache_corrupt_database_degrades_to_memory_only(tmp_path, caplog):
+    db = tmp_path / "prefix.db"
+    db.write_bytes(b"this is not a database" * 100)
+    cache = PrefixStateCache("b1", path=db)
+    st = cache.stats()
+    assert not st["persistent"] and "prefix.db" in st["persist_error"]
+    assert "memory-only" in caplog.text
+    cache.put(_entry(b"persona"), persist=True)  # still caches in RAM
+    assert cache.lookup(b"persona!").tokens == b"persona"
+
+
+def test_prefix_cache_full_disk_degrades_to_memory_only(tmp_path):
+    cache = PrefixStateCache("b1", path=tmp_path / "prefix.db")
+    cache._db.execute("PRAGMA max_page_count = 3")  # fault injection: SQLITE_FULL on write
+    cache.put(_entry(b"persona", n=20000), persist=True)
+    st = cache.stats()
+    assert not st["persistent"] and "full" in st["persist_error"]
+    assert cache.lookup(b"persona!").tokens == b"persona"  # the answer path is unaffected
+
+
+def test_core_settings_from_config(tmp_path):
+    from tars_edge.config import load_config
+    from tars_edge.daemon import core_settings
+
+    cfg = load_config(None, overrides={("daemon", "state_dir"): str(tmp_path)})
+    settings = core_settings(cfg["core"], tmp_path)
+    assert settings["prefix_cache_db"] == str(tmp_path / "prefix_cache.sqlite")
+    assert settings["prefix_cache_bytes"] == 32 << 20 and settings["speculative_policy"] == "auto"
+    cfg["core"]["prefix_cache_persist"] = False
+    assert "prefix_cache_db" not in core_settings(cfg["core"], tmp_path)
+
+
 # ---- the core tier -------------------------------------------------------------------------
 def test_prompt_format_is_the_training_format():
     from tars_edge.engine.core import frame_turn
@@ -278,6 +310,29 @@ def test_idle_unload_and_reload(core_bundle):
                     threading.Event())
     assert r2.text == r1.text and r2.stats["prefix_cache"] == "hit"
     eng.close()
+
+
+def test_persona_state_survives_a_restart(core_bundle, tmp_path):
+    """The daemon's settings persist the prewarmed persona; a new engine (a restarted daemon)
+    answers its first question from the stored state, with the same text."""
+    from tars_edge.config import load_config
+    from tars_edge.daemon import core_settings
+    from tars_edge.engine.core import CoreEngine
+
+    cfg = load_config(None, overrides={("daemon", "state_dir"): str(tmp_path)})
+    settings = core_settings(cfg["core"], tmp_path) | {"threads": 1, "speculative_policy": "never"}
+    first = CoreEngine(core_bundle, settings)
+    first.prewarm(first.persona)
+    r1 = first.answer(_prompt("hello", "r"), AskParams("x", max_tokens=10), lambda _t: None,
+                      threading.Event())
+    first.close()
+    again = CoreEngine(core_bundle, settings)
+    assert again.status()["prefix_cache"]["persistent"]
+    assert again.status()["prefix_cache"]["entries"] >= 1  # loaded from STATE_DIR, no prefill yet
+    r2 = again.answer(_prompt("hello", "r"), AskParams("x", max_tokens=10), lambda _t: None,
+                      threading.Event())
+    assert r2.stats["prefix_cache"] == "hit" and r2.text == r1.text
+    again.close()
 
 
 def test_cli_ask_answers_with_tier_core(core_bundle, tmp_path):

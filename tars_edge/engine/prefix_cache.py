@@ -12,12 +12,15 @@ that starts with those exact tokens continues from it instead of prefilling agai
   bytes, entries.
 * optional SQLite persistence (``path``): entries put with ``persist=True`` are written
   through and loaded at open; rows of another bundle id are deleted at open (a new bundle
-  invalidates every stored state).
+  invalidates every stored state). The database only saves time: when it cannot be opened
+  or written (corrupt file, full disk, read-only directory) the cache logs one line, keeps
+  working in memory and reports ``persist_error`` in :meth:`stats`.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger("tars_edge.prefix_cache")
 
 
 @dataclass
@@ -64,19 +69,29 @@ class PrefixStateCache:
         self.hits = self.misses = self.evictions = 0
         self.bytes = 0
         self._db: sqlite3.Connection | None = None
-        if path is not None:
-            self._open_db(Path(path))
+        self.path = Path(path) if path is not None else None
+        self.persist_error: str | None = None
+        if self.path is not None:
+            try:
+                self._open_db(self.path)
+            except sqlite3.Error as exc:
+                self._drop_db(exc)
 
     # ---- persistence ----------------------------------------------------------------------
     def _open_db(self, path: Path) -> None:
         db = sqlite3.connect(str(path), check_same_thread=False)
-        db.execute("CREATE TABLE IF NOT EXISTS prefix_state (bundle_id TEXT NOT NULL, "
-                   "tokens BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (bundle_id, tokens))")
-        db.execute("DELETE FROM prefix_state WHERE bundle_id != ?", (self.bundle_id,))
-        db.commit()
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS prefix_state (bundle_id TEXT NOT NULL, "
+                       "tokens BLOB NOT NULL, value BLOB NOT NULL, "
+                       "PRIMARY KEY (bundle_id, tokens))")
+            db.execute("DELETE FROM prefix_state WHERE bundle_id != ?", (self.bundle_id,))
+            db.commit()
+            rows = db.execute("SELECT tokens, value FROM prefix_state WHERE bundle_id = ?",
+                              (self.bundle_id,)).fetchall()
+        except sqlite3.Error:
+            db.close()
+            raise
         self._db = db
-        rows = db.execute("SELECT tokens, value FROM prefix_state WHERE bundle_id = ?",
-                          (self.bundle_id,)).fetchall()
         for tokens, value in rows:
             try:
                 entry = _unpack(bytes(tokens), bytes(value))
@@ -122,19 +137,39 @@ class PrefixStateCache:
         self._entries[entry.tokens] = entry
         self.bytes += size
         if persist and self._db is not None:
-            self._db.execute("INSERT OR REPLACE INTO prefix_state VALUES (?, ?, ?)",
-                             (self.bundle_id, entry.tokens, _pack(entry)))
-            self._db.commit()
-            self._persist.add(entry.tokens)
+            self._write("INSERT OR REPLACE INTO prefix_state VALUES (?, ?, ?)",
+                        (self.bundle_id, entry.tokens, _pack(entry)))
+            if self._db is not None:
+                self._persist.add(entry.tokens)
         while self.bytes > self.max_bytes:
             key, victim = self._entries.popitem(last=False)
             self.bytes -= victim.nbytes
             self.evictions += 1
             if key in self._persist and self._db is not None:
-                self._db.execute("DELETE FROM prefix_state WHERE bundle_id = ? AND tokens = ?",
-                                 (self.bundle_id, key))
-                self._db.commit()
+                self._write("DELETE FROM prefix_state WHERE bundle_id = ? AND tokens = ?",
+                            (self.bundle_id, key))
                 self._persist.discard(key)
+
+    def _write(self, sql: str, args: tuple) -> None:
+        try:
+            self._db.execute(sql, args)
+            self._db.commit()
+        except sqlite3.Error as exc:
+            self._drop_db(exc)
+
+    def _drop_db(self, exc: sqlite3.Error) -> None:
+        """Stop persisting (the in-memory cache goes on): a lost speed-up, never a failed
+        answer."""
+        self.persist_error = f"{self.path}: {exc}"
+        log.warning("prefix-state cache is memory-only from now on: %s (delete the file to "
+                    "start it afresh)", self.persist_error)
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
+        self._persist.clear()
 
     def discard(self, tokens: bytes) -> bool:
         with self._lock:
@@ -150,7 +185,7 @@ class PrefixStateCache:
             return {"entries": len(self._entries), "bytes": self.bytes, "max_bytes": self.max_bytes,
                     "hits": self.hits, "misses": self.misses, "evictions": self.evictions,
                     "hit_rate": round(self.hits / total, 4) if total else None,
-                    "persistent": self._db is not None}
+                    "persistent": self._db is not None, "persist_error": self.persist_error}
 
     def close(self) -> None:
         if self._db is not None:
