@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,12 +130,32 @@ SCHEMA: dict[str, dict[str, Key]] = {
 # Free-form tables checked by their owners: actions by skills.ActionBook, sensors by plugins.
 FREE_SECTIONS = ("actions", "sensors")
 
+# Keys the sensor host reads in every [sensors.NAME] section (docs/sensors.md); the section's
+# other keys belong to the plugin and are checked against its CONFIG in the plugin's process.
+SENSOR_KEYS: dict[str, Key] = {
+    "enabled": Key(bool, False, "run this plugin; default true for system, false for the others"),
+    "hang_timeout_s": Key(float, 30.0, "a plugin that sends no heartbeat this long is killed "
+                          "and restarted", min=0.2, max=3600),
+    "start_timeout_s": Key(float, 60.0, "time a starting plugin gets until its first heartbeat",
+                           min=0.2, max=3600),
+    "restart_backoff_s": Key(float, 1.0, "wait before the first restart; doubles each failure",
+                             min=0.01, max=3600),
+    "max_backoff_s": Key(float, 60.0, "the longest wait between restarts", min=0.01, max=86400),
+    "stable_after_s": Key(float, 60.0, "a plugin that ran this long before failing restarts "
+                          "with the first backoff again", min=0.1),
+    "stop_timeout_s": Key(float, 3.0, "on stop: time before SIGTERM becomes SIGKILL",
+                          min=0.05, max=60),
+}
+SENSORS_ENABLED_BY_DEFAULT = ("system",)
+SENSOR_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
 
 @dataclass
 class Config:
     values: dict[str, dict[str, Any]]
     actions: dict = field(default_factory=dict)
-    sensors: dict = field(default_factory=dict)
+    sensors: dict = field(default_factory=dict)  # name -> {key: value} as written
+    sensor_dirs: dict = field(default_factory=dict)  # name -> directory its paths are relative to
     sources: list[str] = field(default_factory=list)  # files read, in order
 
     def __getitem__(self, section: str) -> dict[str, Any]:
@@ -191,10 +212,25 @@ def _check(where: str, section: str, name: str, value: Any, base: Path | None) -
     spec = SCHEMA[section].get(name)
     label = f"{where}: {section}.{name}"
     if spec is None:
-        close = difflib.get_close_matches(name, SCHEMA[section], n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else \
-            f" (known: {', '.join(SCHEMA[section])})"
-        raise ConfigError(f"{label}: unknown key{hint}")
+        raise ConfigError(f"{label}: unknown key{_known_hint(name, SCHEMA[section])}")
+    value = check_key(label, spec, value, base)
+    if section == "daemon" and name == "socket_mode":
+        try:
+            mode = int(value, 8)
+        except ValueError:
+            raise ConfigError(f"{label}: {value!r} is not an octal mode like \"0660\"") from None
+        if not 0 < mode <= 0o777:
+            raise ConfigError(f"{label}: {value!r} is not a file mode between 0001 and 0777")
+    return value
+
+
+def _known_hint(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+
+
+def check_key(label: str, spec: Key, value: Any, base: Path | None) -> Any:
+    """``value`` converted and checked against ``spec``; ConfigError("LABEL: why") if not."""
     if value is None and spec.default is None:
         return None
     kind = spec.type
@@ -224,18 +260,49 @@ def _check(where: str, section: str, name: str, value: Any, base: Path | None) -
         if not path.is_absolute() and base is not None:
             path = base / path
         value = str(path)
-    if section == "daemon" and name == "socket_mode":
-        try:
-            mode = int(value, 8)
-        except ValueError:
-            raise ConfigError(f"{label}: {value!r} is not an octal mode like \"0660\"") from None
-        if not 0 < mode <= 0o777:
-            raise ConfigError(f"{label}: {value!r} is not a file mode between 0001 and 0777")
     return value
+
+
+def check_section(label: str, schema: dict[str, Key], table: dict, base: Path | None,
+                  also_known: tuple[str, ...] = ()) -> dict:
+    """Every key of ``schema`` (defaults filled in) from ``table``, each checked; an unknown
+    key is a ConfigError that suggests the nearest known one. ``label`` names the section,
+    e.g. "/etc/tars-edge/config.toml: sensors.voice"."""
+    values = {name: spec.default for name, spec in schema.items()}
+    for name, value in table.items():
+        spec = schema.get(name)
+        if spec is None:
+            raise ConfigError(f"{label}.{name}: unknown key"
+                              f"{_known_hint(name, [*schema, *also_known])}")
+        values[name] = check_key(f"{label}.{name}", spec, value, base)
+    return values
+
+
+def _apply_sensors(config: Config, body: Any, where: str, base: Path | None) -> None:
+    """[sensors.NAME] tables: the host's keys are checked here, the plugin's own keys by the
+    plugin's CONFIG when it starts (the daemon never imports plugin code)."""
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: [sensors] must hold tables like [sensors.system]")
+    for name, table in body.items():
+        if not SENSOR_NAME.match(name):
+            raise ConfigError(f"{where}: [sensors.{name}]: a sensor name is lowercase letters, "
+                              "digits and _")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: sensors.{name}: must be a table [sensors.{name}]")
+        section = config.sensors.setdefault(name, {})
+        for key, value in table.items():
+            spec = SENSOR_KEYS.get(key)
+            section[key] = check_key(f"{where}: sensors.{name}.{key}", spec, value, base) \
+                if spec else value
+        if base is not None:
+            config.sensor_dirs[name] = str(base)
 
 
 def _apply_table(config: Config, table: dict, where: str, base: Path | None) -> None:
     for section, body in table.items():
+        if section == "sensors":
+            _apply_sensors(config, body, where, base)
+            continue
         if section in FREE_SECTIONS:
             if not isinstance(body, dict):
                 raise ConfigError(f"{where}: [{section}] must be a table")
@@ -302,6 +369,9 @@ def load_config(
         if not var.startswith(ENV_PREFIX):
             continue
         parts = var[len(ENV_PREFIX):].lower().split("__")
+        if len(parts) == 3 and parts[0] == "sensors":  # TARS_EDGE__SENSORS__NAME__KEY
+            _apply_sensors(config, {parts[1]: {parts[2]: _env_value(raw)}}, f"${var}", Path.cwd())
+            continue
         if len(parts) != 2 or parts[0] not in SCHEMA:
             raise ConfigError(f"${var}: expected TARS_EDGE__SECTION__KEY with a section of "
                               f"{', '.join(SCHEMA).upper()}")
@@ -344,6 +414,8 @@ def example_toml() -> str:
             else:
                 lines.append(f"{name} = {spec.default!r}")
         lines.append("")
+    lines += ["# Sensor plugins: see docs/sensors.md", "# [sensors.system]", "# enabled = true",
+              "# [sensors.voice]", "# enabled = true", ""]
     lines += ["# Device actions: see docs/skills.md", "# [actions.lights_on]",
               '# command = ["mosquitto_pub", "-t", "home/lights", "-m", "on"]', ""]
     return "\n".join(lines)
