@@ -390,6 +390,12 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_install_service(args) -> int:
+    from tars_edge.service import install
+
+    return install(user=args.user, dry_run=args.dry_run, bundle=args.bundle)
+
+
 def _add_daemon_args(parser: argparse.ArgumentParser, local: bool = True) -> None:
     parser.add_argument("--socket", metavar="PATH", help="the daemon's socket (default: config)")
     parser.add_argument("--config", metavar="FILE", help="config file (default: XDG/etc search)")
@@ -465,6 +471,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_daemon_args(p)
     p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser("install-service", help="write the systemd unit for this venv "
+                       "(docs/service.md)")
+    p.add_argument("--user", action="store_true",
+                   help="a user service in ~/.config/systemd/user (a laptop) instead of a "
+                        "system service in /etc/systemd/system")
+    p.add_argument("--dry-run", action="store_true", help="print the unit, write nothing")
+    _add_bundle_arg(p)
+    p.set_defaults(func=cmd_install_service)
 
     p = sub.add_parser("status", help="the daemon's state: uptime, models, tiers, caches")
     p.add_argument("--json", action="store_true")

@@ -41,6 +41,7 @@ from tars_edge.cascade import (
     open_core,
 )
 from tars_edge.config import Config, ConfigError, load_config
+from tars_edge.notify import SystemdNotifier
 from tars_edge.persona import PersonaError, load_persona
 from tars_edge.server import protocol as rpc
 from tars_edge.server.bus import EventBus
@@ -196,6 +197,7 @@ class Daemon:
         self._timers_changed: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task] = set()
+        self.notifier = SystemdNotifier(None, None)  # replaced in main() under systemd
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def run(self) -> int:
@@ -207,6 +209,10 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._timers_changed = asyncio.Event()
+        # watchdog pings run on this loop from the start: model loading happens on a worker
+        # thread, so a stuck loop (not a slow load) is what stops them
+        self.notifier = SystemdNotifier.from_environ()
+        self._spawn(self.notifier.keepalive(self._service_status))
         try:
             claim = claim_socket(self.config.socket_path, int(daemon_cfg["socket_mode"], 8),
                                  daemon_cfg["socket_group"])
@@ -229,7 +235,9 @@ class Daemon:
                      "on" if not a.core.unavailable_reason else "off")
             if a.core.unavailable_reason:
                 log.info("core unavailable: %s", a.core.unavailable_reason)
+            self.notifier.ready(self._service_status())
             await self._stop.wait()
+            self.notifier.stopping("stopping: finishing in-flight requests")
             log.info("stopping: finishing in-flight requests (up to %.1fs)",
                      daemon_cfg["shutdown_grace_s"])
             self.bus.publish("daemon", {"type": "daemon.stopping"})
@@ -243,6 +251,17 @@ class Daemon:
             claim.release()
         log.info("stopped")
         return 0
+
+    def _service_status(self) -> str:
+        """The one line `systemctl status` shows (STATUS=)."""
+        a, server = self.assistant, self.server
+        if a is None or server is None:
+            return "loading models"
+        tiers = ["reflex"] + (["memory"] if a.memory else []) + \
+            ([] if a.core.unavailable_reason else ["core"])
+        return (f"listening on {self.config.socket_path}; bundle {a.bundle.root}; "
+                f"tiers {'+'.join(tiers)}; {len(server.connections)} connections, "
+                f"{server.requests} requests, {server.errors} errors")
 
     def _open_assistant(self) -> Assistant:
         loop = self._loop
@@ -274,6 +293,13 @@ class Daemon:
         if self.assistant is None or self.server is None:
             log.warning("SIGHUP while starting: ignored; send it again once the daemon listens")
             return
+        self.notifier.reloading()
+        try:
+            self._apply_reload()
+        finally:
+            self.notifier.ready(self._service_status())
+
+    def _apply_reload(self) -> None:
         try:
             new = load_config(self.config_path, overrides=self.overrides)
             actions = ActionBook.from_config(new.actions)
