@@ -396,6 +396,33 @@ def cmd_install_service(args) -> int:
     return install(user=args.user, dry_run=args.dry_run, bundle=args.bundle)
 
 
+def cmd_listen(args) -> int:
+    """The voice pipeline (sensors/voice, docs/voice.md) on the microphone or a recording."""
+    try:
+        from tars_edge_sensors.voice.listen import NoMicrophone, run_listen
+    except ImportError as exc:
+        raise CommandError(f"the voice pipeline is not installed ({exc}); "
+                           "pip install 'tars-edge[voice]'") from None
+    session = Session(args)
+
+    def ask(text: str, voice_session: str) -> dict:
+        result = session.call("ask", {"text": text, "session": voice_session})
+        return {**result, "via": session.via}
+
+    def ready() -> None:
+        if session.via == "local":
+            session._assistant()  # load now, not after the first question
+
+    try:
+        return run_listen(session.config, Bundle.load(session.config.bundle_dir), ask,
+                          wav=args.wav, as_json=args.json, speak=args.speak,
+                          device=args.device, realtime=args.realtime, on_ready=ready)
+    except NoMicrophone as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        session.close()
+
+
 def _add_daemon_args(parser: argparse.ArgumentParser, local: bool = True) -> None:
     parser.add_argument("--socket", metavar="PATH", help="the daemon's socket (default: config)")
     parser.add_argument("--config", metavar="FILE", help="config file (default: XDG/etc search)")
@@ -480,6 +507,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the unit, write nothing")
     _add_bundle_arg(p)
     p.set_defaults(func=cmd_install_service)
+
+    p = sub.add_parser("listen", help="voice: wake word, speech to text, answer "
+                       "(microphone, or --wav FILE)")
+    p.add_argument("--wav", metavar="FILE", help="run on a recording instead of the microphone")
+    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.add_argument("--speak", action="store_true", default=None,
+                   help="speak the replies (default: on for the microphone, off for --wav)")
+    p.add_argument("--no-speak", dest="speak", action="store_false", help="do not speak")
+    p.add_argument("--device", help="microphone: index or part of its name (default: config)")
+    p.add_argument("--realtime", action="store_true",
+                   help="with --wav: play the file at 1x speed, as a microphone would")
+    _add_daemon_args(p)
+    p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("status", help="the daemon's state: uptime, models, tiers, caches")
     p.add_argument("--json", action="store_true")

@@ -17,6 +17,7 @@ GROUPS = {
     "daemon": "daemon",
     "memory": "memory",
     "core": "core",
+    "voice": "voice",
 }
 
 

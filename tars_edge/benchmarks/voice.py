@@ -1,0 +1,139 @@
+"""Voice: speech-to-text real-time factor and end of speech → reply text, on real espeak-ng audio.
+
+``stt_rtf``: seconds faster-whisper (the configured model; default tiny.en, int8, beam 1)
+spends per second of a spoken question, median of several runs after a warm-up.
+
+``voice_latency_s``: "hey TARS, what time is it?" through the whole pipeline (wake model, VAD,
+STT, the in-process cascade): from the true end of speech in the recording to the reply text =
+the VAD's endpointing delay (audio time: it must hear ``vad_hangover_s`` of silence) + STT wall
+time + ``ask`` wall time. The recording is fed as fast as the pipeline takes it, so the wake
+model's own cost is not counted here (it is ``wake_rtf``, a few % of real time). Median of
+several runs; the components are reported as ``voice_vad_delay_s``, ``voice_stt_s``,
+``voice_ask_s``. DESIGN §8 target: ≤ 1.5 s with tiny.en.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from tars_edge.audio import SAMPLE_RATE, read_wav
+from tars_edge.bundle import Bundle
+
+QUESTION = "hey TARS, what time is it?"
+STT_TEXT = "what time is it?"
+STT_RUNS = 5
+LATENCY_RUNS = 3
+NOISE_LEVEL = 0.002  # a quiet room under the synthetic voice
+
+
+def _espeak(text: str, folder: Path) -> np.ndarray:
+    out = folder / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en", "-s", "160", "-w", str(out), text], check=True,
+                   capture_output=True)
+    return read_wav(out)
+
+
+def _speech_end_s(pcm: np.ndarray, offset_s: float) -> float:
+    """Where the voice stops: the last sample louder than -50 dBFS, in seconds (+ offset)."""
+    loud = np.flatnonzero(np.abs(pcm) > 10 ** (-50 / 20))
+    return offset_s + (loud[-1] + 1) / SAMPLE_RATE if len(loud) else offset_s
+
+
+def _room(pcm: np.ndarray, seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0.0, NOISE_LEVEL, len(pcm)).astype(np.float32)
+    return pcm + noise
+
+
+def measure_stt(stt, folder: Path, progress: bool) -> dict:
+    from tars_edge_sensors.voice.stt import SttUnavailable
+
+    audio = _room(np.concatenate([np.zeros(3200, np.float32), _espeak(STT_TEXT, folder),
+                                  np.zeros(3200, np.float32)]), seed=0)
+    try:
+        stt.load()
+    except SttUnavailable as exc:
+        return {"stt_rtf": None, "stt_error": str(exc)}
+    stt.transcribe(audio)  # warm-up: first call allocates
+    times = []
+    for _ in tqdm(range(STT_RUNS), desc="voice stt", disable=not progress, leave=False):
+        result = stt.transcribe(audio)
+        times.append(result.stt_s)
+    audio_s = len(audio) / SAMPLE_RATE
+    return {"stt_rtf": round(float(np.median(times)) / audio_s, 4),
+            "stt_audio_s": round(audio_s, 2), "stt_load_s": round(stt.load_s or 0.0, 2),
+            "stt_threads": stt.threads, "stt_text": result.text}
+
+
+def measure_latency(bundle: Bundle, stt, folder: Path, progress: bool) -> dict:
+    from tars_edge_sensors.voice.listen import voice_config
+    from tars_edge_sensors.voice.plugin import build_pipeline, load_wake_detector
+    from tars_edge_sensors.voice.source import WavSource
+
+    from tars_edge.config import load_config
+    from tars_edge.daemon import Assistant
+
+    lead_s = 1.0
+    spoken = _espeak(QUESTION, folder)
+    recording = _room(np.concatenate([np.zeros(int(lead_s * SAMPLE_RATE), np.float32), spoken,
+                                      np.zeros(2 * SAMPLE_RATE, np.float32)]), seed=1)
+    from tars_edge.audio import write_wav
+
+    wav = folder / "question.wav"
+    write_wav(wav, recording)
+    true_end = _speech_end_s(spoken, lead_s)
+    config = load_config(env={}, overrides={("daemon", "state_dir"): str(folder / "state"),
+                                            ("daemon", "bundle"): str(bundle.root)})
+    settings = voice_config(config)
+    assistant = Assistant(config)
+    wake = load_wake_detector(bundle, settings)
+    turns, events = [], []
+
+    def ask(text: str) -> dict:
+        return assistant.cascade.answer(assistant.ask_params(text, session="bench")).as_result()
+
+    try:
+        for _ in tqdm(range(LATENCY_RUNS), desc="voice latency", disable=not progress,
+                      leave=False):
+            wake.reset()
+            pipeline = build_pipeline(settings, wake, ask, events.append, speak=False, stt=stt)
+            pipeline.run(WavSource(wav))
+            turns += [t for t in pipeline.turns if t.reply is not None]
+    finally:
+        assistant.close()
+    if not turns:
+        kinds = [e["event"] for e in events]
+        return {"voice_latency_s": None,
+                "voice_error": f"no reply from the pipeline (events: {kinds})"}
+    vad = [t.decided_t - true_end for t in turns]
+    stt_s = [t.stt_s for t in turns]
+    ask_s = [t.ask_s for t in turns]
+    total = [v + s + a for v, s, a in zip(vad, stt_s, ask_s, strict=True)]
+    return {"voice_latency_s": round(float(np.median(total)), 3),
+            "voice_vad_delay_s": round(float(np.median(vad)), 3),
+            "voice_stt_s": round(float(np.median(stt_s)), 3),
+            "voice_ask_s": round(float(np.median(ask_s)), 4),
+            "voice_reply_tier": turns[0].reply.get("tier"),
+            "voice_transcript": turns[0].transcript,
+            "voice_runs": len(turns)}
+
+
+def run(bundle: Bundle, progress: bool = True) -> dict:
+    from tars_edge_sensors.voice.stt import SpeechToText
+
+    results: dict = {}
+    if shutil.which("espeak-ng") is None:
+        return {"stt_rtf": None, "voice_latency_s": None,
+                "voice_error": "espeak-ng is not installed (sudo apt-get install espeak-ng)"}
+    stt = SpeechToText()
+    with tempfile.TemporaryDirectory(prefix="tars-bench-voice-") as tmp:
+        folder = Path(tmp)
+        results.update(measure_stt(stt, folder, progress))
+        if results.get("stt_rtf") is not None:
+            results.update(measure_latency(bundle, stt, folder, progress))
+    return results
