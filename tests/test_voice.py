@@ -128,6 +128,26 @@ def test_vad_end_of_recording_mid_question():
     assert endpoint.reason == "end_of_stream" and endpoint.has_speech
 
 
+@needs_espeak
+def test_silero_vad_finds_the_end_of_speech_in_loud_noise(tmp_path):
+    """5 dB SNR white noise: where the energy VAD gives up (bench/vad_compare.py)."""
+    from tars_edge_sensors.voice.vad import SileroVad
+
+    voice = speech(tmp_path, "set a timer for ten minutes")
+    voiced = np.flatnonzero(np.abs(voice) > 0.01)
+    true_end = 0.3 + (voiced[-1] + 1) / SAMPLE_RATE
+    level = float(np.sqrt(np.mean(voice[voiced[0]:voiced[-1]] ** 2))) / 10 ** (5 / 20)
+    pcm = np.concatenate([silence(0.3), voice, silence(2.0)])
+    rng = np.random.default_rng(4)
+    vad = SileroVad()
+    vad.listen(rng.normal(0, level, 2 * SAMPLE_RATE).astype(np.float32))
+    endpoint = run_vad(vad, (pcm + rng.normal(0, level, len(pcm))).astype(np.float32))
+    assert endpoint.reason == "silence"
+    assert abs(endpoint.speech_end_s - true_end) < 0.3
+    noise_only = rng.normal(0, level, 5 * SAMPLE_RATE).astype(np.float32)
+    assert run_vad(vad, noise_only).reason == "no_speech"
+
+
 # ---- ring buffer ------------------------------------------------------------------------------------
 def test_ring_buffer_keeps_order_drops_oldest_and_drops_everything_while_muted():
     ring = RingBuffer(capacity_s=0.2)  # 3200 samples

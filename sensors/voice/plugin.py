@@ -16,7 +16,7 @@ from tars_edge_sensors.voice.pipeline import VoicePipeline, VoiceSettings
 from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone
 from tars_edge_sensors.voice.stt import SpeechToText
 from tars_edge_sensors.voice.tts import DEFAULT_TTS_COMMAND, Speaker
-from tars_edge_sensors.voice.vad import EnergyVad, VadSettings
+from tars_edge_sensors.voice.vad import VadSettings, make_vad
 
 from tars_edge.config import Key
 from tars_edge.plugins.api import Sensor, SensorContext
@@ -31,9 +31,14 @@ VOICE_CONFIG: dict[str, Key] = {
                         "unset = the bundle's", min=0, max=60),
     "pre_roll_s": Key(float, 0.3, "audio from before the wake word's detection given to STT",
                       min=0, max=1.5),
-    "vad_margin_db": Key(float, 10.0, "speech is this many dB above the room's noise floor",
-                         min=1, max=40),
-    "vad_min_level_db": Key(float, -50.0, "and never quieter than this (dBFS)",
+    "vad": Key(str, "silero", "end-of-speech detector: silero (the model inside "
+               "faster-whisper; holds up in noise) or energy (loudness over the noise floor)",
+               choices=("silero", "energy")),
+    "vad_threshold": Key(float, 0.5, "silero: speech probability of a voiced 32 ms window",
+                         min=0.05, max=0.95),
+    "vad_margin_db": Key(float, 10.0, "energy: speech is this many dB above the room's noise "
+                         "floor", min=1, max=40),
+    "vad_min_level_db": Key(float, -50.0, "energy: and never quieter than this (dBFS)",
                             min=-100, max=0),
     "vad_hangover_s": Key(float, 0.7, "this much silence ends the question", min=0.1, max=5),
     "listen_timeout_s": Key(float, 4.0, "after the wake word, give up if nothing is said "
@@ -69,10 +74,11 @@ def build_pipeline(config: dict, wake, ask, emit, *, speak: bool | None = None,
                    on_tick=None, stt: SpeechToText | None = None) -> VoicePipeline:
     """A :class:`VoicePipeline` from a checked ``[sensors.voice]`` table (every VOICE_CONFIG
     key present). ``speak`` overrides ``speak_replies``; ``stt`` reuses a loaded model."""
-    vad = EnergyVad(VadSettings(
+    vad = make_vad(config["vad"], VadSettings(
         margin_db=config["vad_margin_db"], min_level_db=config["vad_min_level_db"],
         hangover_s=config["vad_hangover_s"], start_timeout_s=config["listen_timeout_s"],
-        min_speech_s=config["min_utterance_s"], max_utterance_s=config["max_utterance_s"]))
+        min_speech_s=config["min_utterance_s"], max_utterance_s=config["max_utterance_s"]),
+        silero_threshold=config["vad_threshold"])
     speak = config["speak_replies"] if speak is None else speak
     settings = VoiceSettings(pre_roll_s=config["pre_roll_s"], speak_replies=speak,
                              mute_tail_s=config["mute_tail_s"])

@@ -1,23 +1,30 @@
-"""End-of-speech detection after the wake word: an energy VAD with an adaptive noise floor.
+"""End-of-speech detection after the wake word: when has the user finished the question?
 
-Why energy and not a model: after "hey TARS" the question is one person speaking close to the
-microphone, and what matters is *when it ends*. Loudness against the room's own background
-answers that in microseconds per frame with nothing to load. (faster-whisper ships the Silero
-VAD model; docs/voice.md records how the two compare on our recordings.)
+:class:`Endpointer` holds the logic common to both detectors (onset, hangover, limits); they
+differ only in which frames they call voiced:
 
-Per 20 ms frame (320 samples) the level is ``10·log10(mean(x²))`` in dBFS. The noise floor is
-the 10th percentile of the last 5 s of levels heard while nobody was speaking to TARS, so a
-fan or a street keeps the threshold above itself, and the user's own "hey TARS" barely moves
-it. A frame is voiced when its level is ``margin_db`` above the floor and above
-``min_level_db``. Speech starts after 3 voiced frames in a row (60 ms: a click is not
-speech); it ends after ``hangover_s`` without a voiced frame (the pauses between words are
-shorter than that).
+* :class:`SileroVad` (the default): the Silero VAD model that faster-whisper ships inside its
+  package (no download), on 32 ms windows. It hears speech, not loudness, so a fan or a street
+  at the same level as the voice does not fool it; it costs under 1 ms of CPU per second of
+  audio and runs only while a question is being recorded.
+* :class:`EnergyVad`: loudness over the room's noise floor, nothing to load. Exact in a quiet
+  room, lost at 5 dB SNR and below (bench/vad_compare.py; docs/voice.md has the table).
+
+The energy level of a 20 ms frame (320 samples) is ``10·log10(mean(x²))`` dBFS. Its noise
+floor is the 10th percentile of the last 5 s of levels heard while nobody was speaking to
+TARS, so a steady fan keeps the threshold above itself, and the user's own "hey TARS" barely
+moves it. A frame is voiced when its level is ``margin_db`` above the floor and above
+``min_level_db``.
+
+Both: speech starts after 60 ms of voiced frames in a row (a click is not speech); it ends
+after ``hangover_s`` without a voiced frame (the pauses between words are shorter).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -76,40 +83,39 @@ def frame_levels(pcm: np.ndarray) -> np.ndarray:
     return (10.0 * np.log10(power + 1e-10)).astype(np.float32)
 
 
-class EnergyVad:
-    """Streaming endpointer. Between utterances feed it the background with :meth:`listen`
-    (it learns the noise floor); after the wake word call :meth:`begin`, then :meth:`push`
-    audio until it returns an :class:`Endpoint`."""
+class Endpointer:
+    """Streaming end-of-speech detection over fixed frames; subclasses say which frames are
+    voiced. Between utterances feed it the background with :meth:`listen`; after the wake word
+    call :meth:`begin`, then :meth:`push` audio until it returns an :class:`Endpoint`."""
+
+    frame_samples = VAD_FRAME_SAMPLES
 
     def __init__(self, settings: VadSettings | None = None):
         self.settings = settings or VadSettings()
-        self._history: deque[float] = deque(maxlen=FLOOR_HISTORY_FRAMES)
         self._carry = np.zeros(0, dtype=np.float32)
         self._active = False
         self._reset_utterance()
 
-    # ---- the noise floor ------------------------------------------------------------------------
     @property
-    def noise_floor_db(self) -> float:
-        if not self._history:
-            return SILENCE_DB
-        return float(np.percentile(np.fromiter(self._history, dtype=np.float32),
-                                   FLOOR_PERCENTILE))
-
-    @property
-    def threshold_db(self) -> float:
-        return max(self.noise_floor_db + self.settings.margin_db, self.settings.min_level_db)
+    def frame_s(self) -> float:
+        return self.frame_samples / SAMPLE_RATE
 
     def listen(self, pcm: np.ndarray) -> None:
-        """Background audio (while waiting for the wake word): updates the noise floor only."""
-        for level in self._levels(pcm):
-            self._history.append(float(level))
+        """Background audio while waiting for the wake word."""
 
-    def _levels(self, pcm: np.ndarray) -> np.ndarray:
+    def _frames_of(self, pcm: np.ndarray) -> np.ndarray:
+        """Whole frames (n, frame_samples) of what has come so far; the rest waits."""
         pcm = np.concatenate([self._carry, np.asarray(pcm, dtype=np.float32).reshape(-1)])
-        whole = len(pcm) // VAD_FRAME_SAMPLES * VAD_FRAME_SAMPLES
-        self._carry = pcm[whole:]
-        return frame_levels(pcm[:whole])
+        n = len(pcm) // self.frame_samples
+        self._carry = pcm[n * self.frame_samples:]
+        return pcm[: n * self.frame_samples].reshape(n, self.frame_samples)
+
+    def _voicing(self, frames: np.ndarray) -> np.ndarray:
+        """One bool per frame: speech or not."""
+        raise NotImplementedError
+
+    def _heard_background(self, frame_index: int) -> None:
+        """A frame of the utterance that was not speech (a VAD may learn from it)."""
 
     # ---- one utterance --------------------------------------------------------------------------
     def _reset_utterance(self) -> None:
@@ -132,23 +138,22 @@ class EnergyVad:
         """More of the utterance; an Endpoint once it is over (then call :meth:`begin` for the
         next one)."""
         if not self._active:
-            raise RuntimeError("EnergyVad.push before begin()")
-        s = self.settings
-        threshold = self.threshold_db  # frozen while the user speaks
-        for level in self._levels(pcm):
-            t0 = self._frames * VAD_FRAME_S
+            raise RuntimeError(f"{type(self).__name__}.push before begin()")
+        s, step = self.settings, self.frame_s
+        frames = self._frames_of(pcm)
+        for i, voiced in enumerate(self._voicing(frames)):
+            t0 = self._frames * step
             self._frames += 1
-            t1 = self._frames * VAD_FRAME_S
-            voiced = level > threshold
+            t1 = self._frames * step
             self._run = self._run + 1 if voiced else 0
             if self._speech_start is None:
-                if self._run >= ONSET_FRAMES:
-                    self._speech_start = t1 - ONSET_FRAMES * VAD_FRAME_S
+                if self._run * step >= ONSET_FRAMES * VAD_FRAME_S - 1e-9:
+                    self._speech_start = t1 - self._run * step
                     self._last_voiced = t1
                 elif t1 >= s.start_timeout_s:
                     return self._end("no_speech", t1)
                 else:
-                    self._history.append(float(level))
+                    self._heard_background(i)
             else:
                 if voiced:
                     self._last_voiced = t1
@@ -158,7 +163,7 @@ class EnergyVad:
                     self._speech_start = None  # a burst too short to be a question: keep waiting
                     if t1 >= s.start_timeout_s:
                         return self._end("no_speech", t1)
-            if t0 + VAD_FRAME_S >= s.max_utterance_s:
+            if t0 + step >= s.max_utterance_s:
                 return self._end("max_length", t1)
         return None
 
@@ -176,3 +181,90 @@ class EnergyVad:
         self._active = False
         self._reset_utterance()
         return Endpoint(reason, start, end, decided)
+
+
+class EnergyVad(Endpointer):
+    """Voiced = louder than the room's noise floor by ``margin_db`` (module docstring)."""
+
+    def __init__(self, settings: VadSettings | None = None):
+        super().__init__(settings)
+        self._history: deque[float] = deque(maxlen=FLOOR_HISTORY_FRAMES)
+        self._levels = np.zeros(0, dtype=np.float32)
+
+    @property
+    def noise_floor_db(self) -> float:
+        if not self._history:
+            return SILENCE_DB
+        return float(np.percentile(np.fromiter(self._history, dtype=np.float32),
+                                   FLOOR_PERCENTILE))
+
+    @property
+    def threshold_db(self) -> float:
+        return max(self.noise_floor_db + self.settings.margin_db, self.settings.min_level_db)
+
+    def listen(self, pcm: np.ndarray) -> None:
+        """Background audio (while waiting for the wake word): updates the noise floor."""
+        self._history.extend(frame_levels(self._frames_of(pcm).reshape(-1)).tolist())
+
+    def _voicing(self, frames: np.ndarray) -> np.ndarray:
+        self._levels = frame_levels(frames.reshape(-1))
+        return self._levels > self.threshold_db  # the floor is frozen within one push
+
+    def _heard_background(self, frame_index: int) -> None:
+        self._history.append(float(self._levels[frame_index]))
+
+
+class SileroVad(Endpointer):
+    """Voiced = the Silero VAD model (the ONNX file inside the faster-whisper package, run by
+    ONNX Runtime, one thread) gives speech probability ≥ ``threshold`` for a 32 ms window.
+    Slower than :class:`EnergyVad` and deaf to loudness, so it holds up in noise where an
+    energy threshold cannot (docs/voice.md has both on the same recordings)."""
+
+    frame_samples = 512  # 32 ms, the model's window
+    CONTEXT = 64  # samples of the previous window the model sees
+
+    def __init__(self, settings: VadSettings | None = None, threshold: float = 0.5):
+        super().__init__(settings)
+        import onnxruntime as ort
+
+        try:
+            from faster_whisper.utils import get_assets_path
+        except ImportError:
+            raise RuntimeError("the Silero VAD comes with faster-whisper: pip install "
+                               "'tars-edge[voice]'") from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(Path(get_assets_path()) / "silero_vad_v6.onnx"), sess_options=options,
+            providers=["CPUExecutionProvider"])
+        self.threshold = threshold
+        self._reset_model()
+
+    def _reset_model(self) -> None:
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(self.CONTEXT, dtype=np.float32)
+
+    def begin(self) -> None:
+        super().begin()
+        self._reset_model()
+
+    def _voicing(self, frames: np.ndarray) -> np.ndarray:
+        if len(frames) == 0:
+            return np.zeros(0, dtype=bool)
+        previous = np.concatenate([self._context[None, :], frames[:-1, -self.CONTEXT:]])
+        windows = np.concatenate([previous, frames], axis=1).astype(np.float32)
+        self._context = frames[-1, -self.CONTEXT:].copy()
+        probs, self._h, self._c = self._session.run(
+            None, {"input": windows, "h": self._h, "c": self._c})
+        return np.asarray(probs).reshape(-1) >= self.threshold
+
+
+def make_vad(kind: str, settings: VadSettings, silero_threshold: float = 0.5) -> Endpointer:
+    """``kind``: "silero" or "energy"."""
+    if kind == "silero":
+        return SileroVad(settings, silero_threshold)
+    if kind == "energy":
+        return EnergyVad(settings)
+    raise ValueError(f"unknown VAD {kind!r}: use silero or energy")
