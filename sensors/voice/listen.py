@@ -57,7 +57,16 @@ def run_listen(config: Config, bundle, ask: Callable[[str, str], dict], *, wav: 
         settings["device"] = device
     if speak is None:
         speak = settings["speak_replies"] if wav is None else False
-    wake = load_wake_detector(bundle, settings)
+    if wav is not None:
+        source = WavSource(wav, realtime=realtime)
+    else:
+        source = MicrophoneSource(settings["device"])
+        source.start()  # no microphone: say so before anything else
+    try:
+        wake = load_wake_detector(bundle, settings)
+    except Exception:
+        source.stop()
+        raise
 
     def emit(event: dict) -> None:
         line = json.dumps(event, ensure_ascii=False) if as_json else format_event(event)
@@ -65,10 +74,6 @@ def run_listen(config: Config, bundle, ask: Callable[[str, str], dict], *, wav: 
 
     pipeline = build_pipeline(settings, wake, lambda text: ask(text, settings["session"]), emit,
                               speak=speak)
-    if wav is not None:
-        source = WavSource(wav, realtime=realtime)
-    else:
-        source = MicrophoneSource(settings["device"])
     if on_ready is not None:
         on_ready()
     stopping = threading.Event()

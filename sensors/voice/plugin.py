@@ -1,9 +1,9 @@
 """``[sensors.voice]``: the voice pipeline as a sensor plugin of the daemon.
 
 It runs in its own process (the daemon's sensor host starts it), asks the daemon through
-``ctx.ask`` and publishes ``wake``, ``voice.transcript``, ``voice.reply``, ``voice.no_speech``
-and ``voice.error`` events (delivered to ``events.subscribe`` clients as ``voice.wake``,
-``voice.voice.transcript``, ...; docs/voice.md). Without a microphone it reports state
+``ctx.ask`` and publishes the pipeline's events; ``events.subscribe`` clients get them as
+``voice.wake``, ``voice.transcript``, ``voice.reply``, ``voice.no_speech`` and
+``voice.error`` (docs/voice.md). Without a microphone it reports state
 "no_device" with the reason and tries again every ``retry_s`` seconds, while the rest of the
 daemon runs on.
 """
@@ -106,39 +106,55 @@ class VoiceSensor(Sensor):
 
     def run(self) -> None:
         ctx, config = self.ctx, self.config
-        ctx.set_state("starting", "loading the wake model")
-        from tars_edge.bundle import Bundle, BundleError
-
-        try:
-            wake = load_wake_detector(Bundle.load(_bundle_dir(ctx)), config)
-        except BundleError as exc:  # restarting would not help: wait for a fixed bundle
-            ctx.log.error("%s", exc)
-            ctx.set_state("no_model", str(exc))
-            while not ctx.sleep(config["retry_s"]):
-                pass
-            return
+        ctx.set_state("starting", "opening the microphone")
         stt = SpeechToText(config["stt_model"], threads=config["stt_threads"],
                            language=config["language"])
+        wake = None
+        reported = ""
         while not ctx.stopping.is_set():
             source = MicrophoneSource(config["device"])
             try:
                 source.start()
             except NoMicrophone as exc:
-                ctx.log.warning("%s; trying again in %.0f s", exc, config["retry_s"])
+                if str(exc) != reported:  # once per reason, not every retry_s
+                    ctx.log.warning("%s; looking again every %g s", exc, config["retry_s"])
+                    reported = str(exc)
                 ctx.set_state("no_device", str(exc), retry_s=config["retry_s"])
                 if ctx.sleep(config["retry_s"]):
                     return
                 continue
-            ctx.set_state("running", f"listening on {getattr(source, 'name', '') or 'default'}",
+            reported = ""
+            if wake is None:
+                wake = self._load_wake(source)
+                if wake is None:
+                    return
+            ctx.set_state("running", f"listening on {source.name or 'the default input'}",
                           threshold=round(float(wake.threshold), 4))
             pipeline = build_pipeline(config, wake, self._ask, self._emit, on_tick=ctx.beat,
                                       stt=stt)
             try:
                 pipeline.run(source, ctx.stopping)
             except NoMicrophone as exc:  # unplugged while listening
+                ctx.log.warning("%s", exc)
                 ctx.set_state("no_device", str(exc), retry_s=config["retry_s"])
                 if ctx.sleep(config["retry_s"]):
                     return
+
+    def _load_wake(self, source: MicrophoneSource):
+        """The wake detector, or None after waiting for the stop when the bundle has no usable
+        wake model (restarting the plugin would not help; fixing the bundle and restarting the
+        daemon does)."""
+        from tars_edge.bundle import Bundle, BundleError
+
+        try:
+            return load_wake_detector(Bundle.load(_bundle_dir(self.ctx)), self.config)
+        except BundleError as exc:
+            source.stop()
+            self.ctx.log.error("%s", exc)
+            self.ctx.set_state("no_model", str(exc))
+            while not self.ctx.sleep(self.config["retry_s"]):
+                pass
+            return None
 
     def _ask(self, text: str) -> dict:
         self.questions += 1

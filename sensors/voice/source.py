@@ -146,9 +146,12 @@ class MicrophoneSource:
         self.device = device
         self.ring = RingBuffer(buffer_s)
         self._stream = None
+        self.name = ""  # the device's name once started
         self.status_flags = 0  # input overflows reported by PortAudio
 
     def start(self) -> None:
+        if self._stream is not None:
+            return
         try:
             with quiet_stderr():
                 import sounddevice as sd
@@ -223,7 +226,7 @@ class WavSource:
         return len(self.pcm) / SAMPLE_RATE
 
     def start(self) -> None:
-        if self.realtime:
+        if self.realtime and self._feeder is None:
             self._feeder = threading.Thread(target=self._feed, name="wav-feeder", daemon=True)
             self._feeder.start()
 
