@@ -43,6 +43,7 @@ from tars_edge.cascade import (
 from tars_edge.config import Config, ConfigError, load_config
 from tars_edge.notify import SystemdNotifier
 from tars_edge.persona import PersonaError, load_persona
+from tars_edge.plugins.host import PluginCall, SensorHost
 from tars_edge.server import protocol as rpc
 from tars_edge.server.bus import EventBus
 from tars_edge.server.protocol import RpcError, check_unknown, param, tags_param, text_param
@@ -193,6 +194,7 @@ class Daemon:
         self.core_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tars-core")
         self.assistant: Assistant | None = None
         self.server: RpcServer | None = None
+        self.sensors: SensorHost | None = None
         self._stop: asyncio.Event | None = None
         self._timers_changed: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -228,6 +230,9 @@ class Daemon:
             await self.server.start(claim.sock)
             self._spawn(self._timer_loop())
             self._spawn(self._prewarm())
+            self.sensors = SensorHost(self.config, self.bus, self._sensor_ask,
+                                      daemon_cfg["log_level"])
+            self.sensors.start()
             a = self.assistant
             log.info("listening socket=%s state_dir=%s bundle=%s pid=%d memory=%s core=%s",
                      claim.path, self.config.state_dir, a.bundle.root, os.getpid(),
@@ -241,8 +246,11 @@ class Daemon:
             log.info("stopping: finishing in-flight requests (up to %.1fs)",
                      daemon_cfg["shutdown_grace_s"])
             self.bus.publish("daemon", {"type": "daemon.stopping"})
-            await self.server.shutdown(self.config["daemon"]["shutdown_grace_s"])
+            await asyncio.gather(self.server.shutdown(self.config["daemon"]["shutdown_grace_s"]),
+                                 self.sensors.stop())
         finally:
+            if self.sensors is not None:
+                await self.sensors.stop()  # a no-op after a normal stop
             for task in self._background:
                 task.cancel()
             self.workers.shutdown(wait=False, cancel_futures=True)
@@ -322,6 +330,9 @@ class Daemon:
         if persona != a.persona:
             log.warning("core.persona_file changed; it takes effect after a restart")
         self.server.limits = Limits.from_config(new["daemon"])
+        if self.sensors is not None:  # plugins whose [sensors.NAME] changed are restarted
+            self.sensors.log_level = new["daemon"]["log_level"]
+            self._spawn(self.sensors.reconfigure(new))
         self.bus.publish("daemon", {"type": "daemon.reloaded", "sources": new.sources})
         log.info("config reloaded sources=%s", ",".join(new.sources) or "defaults")
 
@@ -482,7 +493,7 @@ class Daemon:
             "memory": memory,
             "core": core,
             "timers": {"pending": pending, "available": a.timers is not None},
-            "sensors": [],
+            "sensors": self.sensors.list() if self.sensors else [],
             "server": {"connections": len(self.server.connections),
                        "requests": self.server.requests, "errors": self.server.errors,
                        "subscribers": self.bus.subscribers, "events": self.bus.published},
@@ -492,7 +503,15 @@ class Daemon:
 
     async def m_sensors(self, params: dict, call: Call) -> dict:
         check_unknown(params, ())
-        return {"sensors": []}  # the sensor host (issue 7) fills this
+        return {"sensors": self.sensors.list() if self.sensors else []}
+
+    async def _sensor_ask(self, params: dict) -> dict:
+        """A sensor plugin's ``ctx.ask``: the ``ask`` method's path and result, no streaming."""
+        limit = self.config["daemon"]["request_timeout_s"]
+        try:
+            return await asyncio.wait_for(self.m_ask(params, PluginCall()), limit)
+        except TimeoutError:
+            raise RpcError(rpc.TIMEOUT, f"the request took longer than {limit:g} s") from None
 
     async def m_subscribe(self, params: dict, call: Call) -> dict:
         check_unknown(params, ("topics",))

@@ -262,13 +262,15 @@ def test_status(daemon):
     assert status["tiers"]["reflex"]["count"] >= 1 and status["tiers"]["reflex"]["p50_ms"] > 0
     assert set(status["tiers"]) == {"reflex", "memo", "memory", "core"}
     assert "prefix" in status["caches"] and "memo" in status["caches"]
-    assert status["sensors"] == [] and status["socket"] == str(daemon.socket)
+    assert {"system", "voice"} <= {s["name"] for s in status["sensors"]}  # docs/sensors.md
+    assert status["socket"] == str(daemon.socket)
     assert status["state_dir"] == str(daemon.state)
 
 
 def test_small_methods(daemon):
     with Conn(daemon.socket) as c:
-        assert c.result("sensors.list") == {"sensors": []}
+        listed = {s["name"]: s for s in c.result("sensors.list")["sensors"]}
+        assert listed["system"]["enabled"] and not listed["voice"]["enabled"]
         assert c.result("session.reset", {"session": "kitchen"})["ok"] is True
         assert c.result("events.subscribe", {"topics": ["timer", "system"]}) == \
             {"topics": ["system", "timer"]}

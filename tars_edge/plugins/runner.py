@@ -8,7 +8,7 @@ The pipe protocol, one JSON object per line (UTF-8):
 
     host -> runner (stdin)   {"type": "init", "config": {...}, "base": DIR|null,
                               "state_dir": DIR, "hang_timeout_s": S, "host_keys": [...],
-                              "log_level": "info"}
+                              "log_level": "info", "last_error": "..."|null}
                              {"type": "reply", "id": N, "result": {...}}
                              {"type": "reply", "id": N, "error": {"code", "message"}}
                              {"type": "stop"}                 (EOF on stdin means the same)
@@ -172,10 +172,13 @@ def run(name: str, stdin: TextIO, proto: TextIO) -> int:
         signal.signal(sig, lambda *_: stopping.set())
     threading.Thread(target=_read_host, args=(stdin, channel, stopping), daemon=True,
                      name="host-reader").start()
+    # the same failure again after a restart: one line, not the same traceback every time
+    last_error = init.get("last_error")
     try:
         cls = load_plugin(name)
     except LoadError as exc:
-        if exc.__cause__ is not None and not isinstance(exc.__cause__, ModuleNotFoundError):
+        if exc.__cause__ is not None and not isinstance(exc.__cause__, ModuleNotFoundError) \
+                and str(exc) != last_error:
             log.error("%s", exc, exc_info=exc.__cause__)  # the traceback shows where it broke
         return fatal("load", str(exc), EXIT_LOAD)
     base = Path(init["base"]) if init.get("base") else None
@@ -187,19 +190,25 @@ def run(name: str, stdin: TextIO, proto: TextIO) -> int:
     hang = float(init.get("hang_timeout_s") or 30.0)
     ctx = SensorContext(name, channel.send, channel.ask, state_dir=init.get("state_dir") or ".",
                         beat_every_s=min(1.0, hang / 4), stopping=stopping, log=log)
+    def failed(what: str, exc: Exception) -> None:
+        if one_line(exc) == last_error:
+            log.error("%s again: %s", what, one_line(exc))
+        else:
+            log.exception(what)
+
     try:
         plugin = cls(ctx, config)
     except ConfigError as exc:  # a plugin's own cross-key check (e.g. clear level vs threshold)
         return fatal("config", str(exc), EXIT_CONFIG)
-    except Exception as exc:
-        log.exception("failed to start")
+    except Exception as exc:  # noqa: BLE001 - the plugin's failure, reported to the host
+        failed("failed to start", exc)
         return fatal("start", one_line(exc), EXIT_FAILED)
     channel.send({"type": "ready", "pid": os.getpid()})
     ctx.beat()
     try:
         plugin.run()
-    except Exception as exc:
-        log.exception("run() failed")
+    except Exception as exc:  # noqa: BLE001 - the plugin's failure, reported to the host
+        failed("run() failed", exc)
         return fatal("run", one_line(exc), EXIT_FAILED)
     if not stopping.is_set():
         return fatal("run", "run() returned before the plugin was asked to stop", EXIT_FAILED)
