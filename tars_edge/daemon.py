@@ -41,6 +41,7 @@ from tars_edge.cascade import (
     open_core,
 )
 from tars_edge.config import Config, ConfigError, load_config
+from tars_edge.memory.store import MemoryStoreError
 from tars_edge.notify import SystemdNotifier
 from tars_edge.persona import PersonaError, load_persona
 from tars_edge.plugins.host import PluginCall, SensorHost
@@ -393,11 +394,15 @@ class Daemon:
 
     async def _memory_work(self, fn, *args):
         """Like _work; memory rejects bad input (an over-long text, a bad tag) with
-        ValueError, which is the client's to fix: -32602."""
+        ValueError, which is the client's to fix: -32602. A database that fails while
+        running (a full disk, damage) is -32011 with its one line, not an internal error."""
         try:
             return await self._loop.run_in_executor(self.workers, fn, *args)
         except ValueError as exc:
             raise RpcError(rpc.INVALID_PARAMS, str(exc).splitlines()[0]) from None
+        except MemoryStoreError as exc:
+            log.warning("memory request failed: %s", exc)
+            raise RpcError(rpc.MEMORY_UNAVAILABLE, str(exc).splitlines()[0]) from None
 
     def _publish(self, events: list[tuple[str, dict]]) -> None:
         for topic, data in events:

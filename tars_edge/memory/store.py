@@ -45,6 +45,11 @@ class CorruptDatabaseError(MemoryStoreError):
     """The file is not a readable SQLite database, or fails its integrity check."""
 
 
+class StorageFullError(MemoryStoreError):
+    """The file system holding the database is full (SQLITE_FULL, e.g. ENOSPC): the write was
+    rolled back, the file is fine, and writes work again once there is space."""
+
+
 class SchemaTooNewError(MemoryStoreError):
     """The file was written by a newer tars-edge; this one will not touch it."""
 
@@ -236,6 +241,13 @@ class MemoryStore:
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
                 raise
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL \
+                    or "disk is full" in str(exc):
+                # not damage: saying "recover" here would send people to move a good file away
+                raise StorageFullError(
+                    f"{self.path}: the disk is full, nothing was written; free space on the file "
+                    f"system holding {self.path.parent} and try again"
+                ) from None
             if "locked" in str(exc) or "busy" in str(exc):
                 raise MemoryStoreError(
                     f"{self.path}: the memory database stayed locked for 5 s ({one_line(exc)}); "

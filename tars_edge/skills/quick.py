@@ -16,14 +16,17 @@ request the skills cannot parse is never answered with a guess.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 
+from tars_edge.memory.store import MemoryStoreError, StorageFullError
 from tars_edge.skills.base import SkillContext, SkillReply
 from tars_edge.skills.phrasing import say_clock, say_duration, say_when
 from tars_edge.skills.timers import Timer
 from tars_edge.skills.when import find_clock, find_duration
 
+log = logging.getLogger("tars_edge.skills")
 NAME = re.compile(r"^\s*(?:hey\s+)?(?:tars|тарс)\s*[,!:]?\s*", re.IGNORECASE)
 # "can you ...", "не мог бы ты ...": politeness in front of the request itself
 POLITE = re.compile(r"^(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+|"
@@ -125,7 +128,18 @@ class QuickActions:
             return SkillReply(ctx.say(f"I can't remember things right now: {why}.",
                                       f"Сейчас я не могу запоминать: {why}."),
                               skill, ctx.lang, {"stored": False})
-        memory_id = ctx.memory.remember(fact, tags=tags, source="skill")
+        try:
+            memory_id = ctx.memory.remember(fact, tags=tags, source="skill")
+        except MemoryStoreError as exc:  # a full disk, a database that broke while running
+            log.warning("remember failed: %s", exc)
+            full = isinstance(exc, StorageFullError)
+            return SkillReply(ctx.say("I couldn't store that: " + (
+                                          "the disk is full." if full else
+                                          "the memory database failed; see the log."),
+                                      "Не получилось запомнить: " + (
+                                          "диск заполнен." if full else
+                                          "ошибка базы памяти, подробности в журнале.")),
+                              skill, ctx.lang, {"stored": False, "error": str(exc)})
         return SkillReply(ctx.say(ok_en, ok_ru), skill, ctx.lang,
                           {"stored": True, "id": memory_id, "text": fact, "tags": tags})
 
