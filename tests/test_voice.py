@@ -257,6 +257,31 @@ def test_voice_plugin_reports_no_device_and_keeps_retrying():
     assert any(m["type"] == "beat" for m in sent)
 
 
+def test_daemon_runs_on_with_the_voice_plugin_in_no_device(tmp_path):
+    """The real host, the real plugin process: no microphone is a state, not a crash loop."""
+    import time
+
+    from test_daemon_e2e import Conn, DaemonProcess
+
+    config = (f'[sensors.voice]\nenabled = true\ndevice = "{NO_MIC}"\nretry_s = 0.5\n'
+              "[sensors.system]\nenabled = false\n")
+    daemon = DaemonProcess(tmp_path / "daemon", config).start()
+    try:
+        with Conn(daemon.socket) as c:
+            deadline = time.monotonic() + 60
+            while True:
+                voice = {s["name"]: s for s in c.result("sensors.list")["sensors"]}["voice"]
+                if voice["state"] == "no_device" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert voice["state"] == "no_device", voice
+            assert "microphone" in voice["detail"] or "PortAudio" in voice["detail"]
+            assert voice["restarts"] == 0 and voice["pid"]
+            assert c.result("ask", {"text": "what time is it"})["tier"] == "reflex"
+    finally:
+        daemon.stop()
+
+
 # ---- end to end: tars-edge listen --wav --------------------------------------------------------------
 def _env(tmp_path: Path) -> dict:
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
@@ -300,7 +325,7 @@ def test_listen_wav_without_the_wake_phrase_yields_no_wake(tmp_path):
 
 
 @needs_espeak
-def test_listen_wav_human_output_and_two_questions(tmp_path):
+def test_listen_wav_two_questions_in_one_recording(tmp_path):
     ask = speech(tmp_path, "hey TARS, what time is it?")
     wav = recording(tmp_path, "two.wav", silence(1.0), ask, silence(2.5), ask, silence(2.0))
     events, done = listen(tmp_path, wav)
