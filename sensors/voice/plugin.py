@@ -105,6 +105,9 @@ class VoiceSensor(Sensor):
         super().__init__(ctx, config)
         self.wakes = 0
         self.questions = 0
+        self.errors = 0
+        self.listening_on = ""
+        self.threshold = 0.0
 
     def run(self) -> None:
         ctx, config = self.ctx, self.config
@@ -132,8 +135,9 @@ class VoiceSensor(Sensor):
                 wake = self._load_wake(source)
                 if wake is None:
                     return
-            ctx.set_state("running", f"listening on {source.name or 'the default input'}",
-                          threshold=round(float(wake.threshold), 4))
+            self.listening_on = f"listening on {source.name or 'the default input'}"
+            self.threshold = round(float(wake.threshold), 4)
+            self._report("running", self.listening_on)
             pipeline = build_pipeline(config, wake, self._ask, self._emit, on_tick=ctx.beat,
                                       stt=stt)
             try:
@@ -164,14 +168,24 @@ class VoiceSensor(Sensor):
         self.questions += 1
         return self.ctx.ask(text, session=self.config["session"])
 
+    def _report(self, state: str, detail: str) -> None:
+        self.ctx.set_state(state, detail, threshold=self.threshold, wakes=self.wakes,
+                           questions=self.questions, errors=self.errors)
+
     def _emit(self, event: dict) -> None:
         kind = event["event"]
-        if kind == "wake":
-            self.wakes += 1
-        if kind == "error":
-            self.ctx.log.warning("%s: %s", event.get("stage"), event.get("message"))
         data = {k: v for k, v in event.items() if k != "event"}
         self.ctx.publish(TOPICS.get(kind, f"voice.{kind}"), data)
+        if kind == "wake":
+            self.wakes += 1
+        elif kind == "error":
+            self.errors += 1
+            self.ctx.log.warning("%s: %s", event.get("stage"), event.get("message"))
+            if event.get("stage") == "stt":  # every question will fail the same way
+                self._report("degraded", event.get("message", ""))
+                return
+        if kind in ("reply", "no_speech", "error", "transcript"):
+            self._report("running", self.listening_on)
 
 
 def _bundle_dir(ctx: SensorContext) -> Path | None:
