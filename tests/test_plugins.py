@@ -76,6 +76,7 @@ class Publisher(Sensor):
             n += 1
             self.ctx.publish("tick", {"n": n})
             self.ctx.publish("publisher.hello", {"pid": os.getpid()})  # already prefixed
+            self.ctx.publish("wake", {"score": 1.0})  # a shared topic: published as it is
 
 
 class Asker(Sensor):
@@ -233,20 +234,22 @@ def test_a_hung_plugin_is_killed_even_when_it_ignores_sigterm(plugins):
 
 def test_plugin_events_reach_subscribers(plugins):
     with Conn(plugins.socket) as sub:
-        assert sub.result("events.subscribe", {"topics": ["publisher"]}) == \
-            {"topics": ["publisher"]}
+        assert sub.result("events.subscribe", {"topics": ["publisher", "wake"]}) == \
+            {"topics": ["publisher", "wake"]}
         topics = set()
-        while len(topics) < 2:
+        while len(topics) < 3:
             event = sub.read()["params"]
             topics.add(event["topic"])
             if event["topic"] == "publisher.tick":
                 assert event["data"]["n"] >= 1
-            else:
-                assert event["topic"] == "publisher.hello", event  # not "publisher.publisher..."
+            elif event["topic"] == "wake":
+                assert event["data"] == {"score": 1.0}
+            else:  # not "publisher.publisher.hello"
+                assert event["topic"] == "publisher.hello", event
         with Conn(plugins.socket) as c:
             entry = sensors_of(c)["publisher"]
     assert entry["state"] == "running" and entry["restarts"] == 0 and entry["last_error"] is None
-    assert entry["events"] >= 2 and entry["last_event_at"] <= time.time()
+    assert entry["events"] >= 3 and entry["last_event_at"] <= time.time()
 
 
 def test_a_plugins_ask_gets_the_daemons_answer(plugins):

@@ -38,6 +38,8 @@ MAX_LINE = 1 << 20  # longest message a plugin may send (bytes)
 MAX_ASKS = 4  # asks one plugin may have waiting at once
 EVENT_RATE = 50.0  # events/s a plugin may publish on average ...
 EVENT_BURST = 200.0  # ... and at once; more are dropped (and counted)
+# topics any plugin publishes as they are (docs/api.md); all others get the plugin's name in front
+SHARED_TOPICS = ("wake",)
 DRAIN_S = 1.0  # after a plugin exits: time to read what it wrote last
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR, "critical": logging.CRITICAL}
@@ -346,7 +348,8 @@ class SupervisedPlugin:
             r.dropped_events += 1
             return
         self._tokens -= 1
-        if topic != self.name and not topic.startswith(self.name + "."):
+        if topic != self.name and not topic.startswith(self.name + ".") and \
+                topic not in SHARED_TOPICS:
             topic = f"{self.name}.{topic}"
         r.events += 1
         r.last_event_at = round(time.time(), 3)
