@@ -79,6 +79,23 @@ class Publisher(Sensor):
             self.ctx.publish("wake", {"score": 1.0})  # a shared topic: published as it is
 
 
+class Flooder(Sensor):
+    """One second of events and log lines as fast as it can, then one more line."""
+
+    def run(self):
+        end = time.monotonic() + 1.0
+        n = 0
+        while time.monotonic() < end:
+            n += 1
+            self.ctx.publish("flood", {"n": n})
+            self.ctx.log.info("flood line %d", n)
+        self.ctx.set_state("running", f"flooded {n}")
+        self.ctx.sleep(1.5)
+        self.ctx.log.warning("flood over")
+        while not self.ctx.sleep(1.0):
+            pass
+
+
 class Asker(Sensor):
     def run(self):
         while not self.ctx.sleep(0.3):
@@ -100,13 +117,16 @@ exits = tars_test_plugins:ExitsHard
 segfaults = tars_test_plugins:ExitsHard
 publisher = tars_test_plugins:Publisher
 asker = tars_test_plugins:Asker
+flooder = tars_test_plugins:Flooder
 badconfig = tars_test_plugins:Publisher
 typo = tars_test_plugins:Publisher
 broken_import = tars_test_broken:Anything
 missing_module = tars_no_such_module:Nope
 """
 
-FAST = """hang_timeout_s = 1.0
+# generous heartbeat timeout (a loaded test machine must not make a healthy plugin look hung);
+# the one that hangs on purpose gets 1 s
+FAST = """hang_timeout_s = 10.0
 start_timeout_s = 20.0
 restart_backoff_s = 0.2
 max_backoff_s = 1.6
@@ -150,9 +170,12 @@ def wait_for(c: Conn, predicate, what: str, timeout: float = 60.0) -> dict[str, 
 
 
 ALL = "\n".join(
-    f"[sensors.{name}]\nenabled = true\n{FAST}{extra}" for name, extra in [
+    f"[sensors.{name}]\nenabled = true\n" + (FAST.replace("hang_timeout_s = 10.0",
+                                                          "hang_timeout_s = 1.0")
+                                             if name == "hangs" else FAST) + extra
+    for name, extra in [
         ("raises_at_start", ""), ("raises_later", ""), ("hangs", ""), ("exits", ""),
-        ("segfaults", 'how = "segv"\n'), ("publisher", ""), ("asker", ""),
+        ("segfaults", 'how = "segv"\n'), ("publisher", ""), ("asker", ""), ("flooder", ""),
         ("badconfig", 'every_s = "fast"\n'), ("typo", "evry_s = 1.0\n"),
         ("broken_import", ""), ("missing_module", ""),
     ]) + "\n[sensors.system]\nenabled = false\n"
@@ -266,6 +289,22 @@ def test_a_plugins_ask_gets_the_daemons_answer(plugins):
     assert refused["code"] == -32602 and "tier" in refused["message"]
 
 
+def test_a_flooding_plugin_is_rate_limited_and_the_daemon_keeps_answering(plugins):
+    with Conn(plugins.socket) as c:
+        sensors = wait_for(c, lambda s: s["flooder"]["detail"].startswith("flooded"),
+                           "flood done")
+    flooder = sensors["flooder"]
+    sent = int(flooder["detail"].split()[1])
+    assert flooder["events"] + flooder["dropped_events"] == sent and flooder["dropped_events"] > 0
+    assert flooder["restarts"] == 0
+    deadline = time.monotonic() + 60
+    while "flood over" not in plugins.log():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert re.search(r"tars_edge.sensors.flooder: \d+ log lines dropped \(over 100 a second\)",
+                     plugins.log())
+
+
 def test_set_state_and_health_are_shown(plugins):
     with Conn(plugins.socket) as c:
         sensors = wait_for(c, lambda s: s["raises_later"]["detail"] == "counting",
@@ -275,7 +314,7 @@ def test_set_state_and_health_are_shown(plugins):
 
 def test_stop_reload_and_a_killed_daemon_leave_no_plugin_behind(tmp_path):
     config = (f"[sensors.system]\nenabled = false\n[sensors.publisher]\nenabled = true\n{FAST}"
-              "[sensors.hangs]\nenabled = true\n" + FAST.replace("hang_timeout_s = 1.0",
+              "[sensors.hangs]\nenabled = true\n" + FAST.replace("hang_timeout_s = 10.0",
                                                               "hang_timeout_s = 600"))
     d = sensor_daemon(tmp_path / "d", config)
     with Conn(d.socket) as c:

@@ -40,7 +40,8 @@ EVENT_RATE = 50.0  # events/s a plugin may publish on average ...
 EVENT_BURST = 200.0  # ... and at once; more are dropped (and counted)
 # topics any plugin publishes as they are (docs/api.md); all others get the plugin's name in front
 SHARED_TOPICS = ("wake",)
-DRAIN_S = 1.0  # after a plugin exits: time to read what it wrote last
+DRAIN_S = 1.0
+LOG_RATE, LOG_BURST = 100, 1000.0  # log lines a second a plugin may write, on average / at once  # after a plugin exits: time to read what it wrote last
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR, "critical": logging.CRITICAL}
 
@@ -134,7 +135,7 @@ class SupervisedPlugin:
 
     # ---- the supervision loop ---------------------------------------------------------------
     def start(self) -> None:
-        if self.settings.enabled:
+        if self.settings.enabled and not self.host.stopping:
             self.record.state = "starting"
             self.task = asyncio.create_task(self._supervise(), name=f"sensor-{self.name}")
 
@@ -290,6 +291,7 @@ class SupervisedPlugin:
             proc.stdin.write((json.dumps(message, ensure_ascii=False) + "\n").encode())
 
     async def _read_messages(self, proc) -> None:
+        lines = 0
         while True:
             try:
                 line = await proc.stdout.readline()
@@ -299,6 +301,9 @@ class SupervisedPlugin:
                 return
             if not line:
                 return
+            lines += 1
+            if lines % 64 == 0:  # a flood of buffered lines must not hold the loop
+                await asyncio.sleep(0)
             try:
                 message = json.loads(line)
             except ValueError:
@@ -375,13 +380,33 @@ class SupervisedPlugin:
         self._write(reply)
 
     async def _read_logs(self, proc) -> None:
+        lines = 0
+        dropped = 0
+        budget, budget_at = LOG_BURST, time.monotonic()
         while True:
             try:
                 line = await proc.stderr.readline()
             except (ValueError, asyncio.LimitOverrunError):
                 continue
             if not line:
+                if dropped:
+                    self.plugin_log.warning("%d log lines dropped (over %d a second)", dropped,
+                                            LOG_RATE)
                 return
+            lines += 1
+            if lines % 64 == 0:
+                await asyncio.sleep(0)
+            now = time.monotonic()
+            budget = min(LOG_BURST, budget + (now - budget_at) * LOG_RATE)
+            budget_at = now
+            if budget < 1:  # a plugin logging in a tight loop must not flood the daemon's log
+                dropped += 1
+                continue
+            budget -= 1
+            if dropped:
+                self.plugin_log.warning("%d log lines dropped (over %d a second)", dropped,
+                                        LOG_RATE)
+                dropped = 0
             text = line.decode("utf-8", errors="replace").rstrip()
             if not text:
                 continue
@@ -418,7 +443,9 @@ class SensorHost:
         self.ask = ask
         self.log_level = log_level
         self.plugins: dict[str, SupervisedPlugin] = {}
+        self.stopping = False
         self._tasks: set[asyncio.Task] = set()
+        self._reconfiguring = asyncio.Lock()
 
     def spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -444,8 +471,15 @@ class SensorHost:
 
     async def reconfigure(self, config: Config) -> None:
         """SIGHUP: restart the plugins whose section changed, start/stop the (de)activated."""
+        async with self._reconfiguring:  # two quick SIGHUPs apply one after the other
+            if not self.stopping:
+                await self._reconfigure(config)
+
+    async def _reconfigure(self, config: Config) -> None:
         self.config = config
         for name in self._names(config):
+            if self.stopping:
+                return
             settings = SensorSettings.from_config(config, name)
             old = self.plugins.get(name)
             if old is not None and old.settings == settings:
@@ -462,6 +496,7 @@ class SensorHost:
 
     async def stop(self) -> None:
         """Stop every plugin at once; each gets its stop_timeout_s before SIGKILL."""
+        self.stopping = True
         await asyncio.gather(*(p.stop() for p in self.plugins.values()), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
