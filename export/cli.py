@@ -21,6 +21,7 @@ BUILDERS = {
     "reflex": "tars_export.reflex_build:build",
     "embedder": "tars_export.embedder:build",
     "core": "tars_export.core_build:build",
+    "wake": "tars_export.wake_build:build",
 }
 
 
