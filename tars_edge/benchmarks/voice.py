@@ -126,9 +126,11 @@ def measure_latency(bundle: Bundle, stt, folder: Path, progress: bool) -> dict:
 def run(bundle: Bundle, progress: bool = True) -> dict:
     from tars_edge_sensors.voice.stt import SpeechToText
 
-    results: dict = {}
+    from tars_edge.benchmarks import wake as wake_bench
+
+    results: dict = wake_bench.run(bundle, progress)  # wake_rtf, wake_cpu_pct (no espeak needed)
     if shutil.which("espeak-ng") is None:
-        return {"stt_rtf": None, "voice_latency_s": None,
+        return {**results, "stt_rtf": None, "voice_latency_s": None,
                 "voice_error": "espeak-ng is not installed (sudo apt-get install espeak-ng)"}
     stt = SpeechToText()
     with tempfile.TemporaryDirectory(prefix="tars-bench-voice-") as tmp:
