@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -46,12 +48,15 @@ def op_profile(path, feed: dict, reps: int) -> dict:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.enable_profiling = True
+    opts.profile_file_prefix = os.path.join(tempfile.gettempdir(), "tars_speculation_profile")
     opts.log_severity_level = 3
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     for _ in range(reps):
         sess.run(None, feed)
-    with open(sess.end_profiling()) as f:
+    trace = sess.end_profiling()
+    with open(trace) as f:
         events = json.load(f)
+    os.unlink(trace)
     time_us, nodes = collections.Counter(), collections.Counter()
     for e in events:
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
