@@ -477,7 +477,10 @@ class SensorHost:
 
     async def _reconfigure(self, config: Config) -> None:
         self.config = config
-        for name in self._names(config):
+        names = self._names(config)
+        for name in [n for n in self.plugins if n not in names]:  # its section was removed
+            await self.plugins.pop(name).stop()
+        for name in names:
             if self.stopping:
                 return
             settings = SensorSettings.from_config(config, name)
