@@ -148,6 +148,16 @@ def test_silero_vad_finds_the_end_of_speech_in_loud_noise(tmp_path):
     assert run_vad(vad, noise_only).reason == "no_speech"
 
 
+def test_every_voice_key_is_documented():
+    from tars_edge_sensors.voice.plugin import VOICE_CONFIG
+
+    docs = REPO / "docs"
+    for doc in ("config.md", "voice.md"):
+        text = (docs / doc).read_text(encoding="utf-8")
+        for name in VOICE_CONFIG:
+            assert f"`{name}`" in text, f"docs/{doc} misses sensors.voice.{name}"
+
+
 # ---- ring buffer ------------------------------------------------------------------------------------
 def test_ring_buffer_keeps_order_drops_oldest_and_drops_everything_while_muted():
     ring = RingBuffer(capacity_s=0.2)  # 3200 samples
