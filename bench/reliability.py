@@ -36,6 +36,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 from tqdm import tqdm
@@ -125,7 +126,7 @@ class LineClient:
         self.file = self.sock.makefile("rb")
         self.next_id = 0
 
-    def __enter__(self) -> LineClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -199,6 +200,16 @@ def _check_result(method: str, result: object) -> bool:
     return True
 
 
+def _load_params(method: str, i: int, client: int, rng: random.Random) -> dict | None:
+    if method == "ask":
+        return {"text": rng.choice(ASK_TEXTS), "session": f"load{client}"}
+    if method == "remember":
+        return {"text": f"load fact {i}: box {i} is on shelf {i % 13}", "tags": ["load"]}
+    if method == "recall":
+        return {"query": rng.choice(RECALL_QUERIES), "k": 3}
+    return None
+
+
 def run_load(path: Path, clients: int = 32, requests: int = 5000, seed: int = 0,
              progress: bool = True) -> dict:
     """``clients`` threads, each on its own connection, share ``requests`` calls; the mix is
@@ -225,12 +236,7 @@ def run_load(path: Path, clients: int = 32, requests: int = 5000, seed: int = 0,
                     if item is None:
                         return
                     i, method = item
-                    params = {"ask": lambda: {"text": local.choice(ASK_TEXTS),
-                                              "session": f"load{n}"},
-                              "remember": lambda: {"text": f"load fact {i}: box {i} is on shelf "
-                                                           f"{i % 13}", "tags": ["load"]},
-                              "recall": lambda: {"query": local.choice(RECALL_QUERIES), "k": 3},
-                              "status": lambda: None}[method]()
+                    params = _load_params(method, i, n, local)
                     t = time.perf_counter()
                     reply = c.call(method, params)
                     ms = (time.perf_counter() - t) * 1e3
@@ -294,6 +300,33 @@ def fuzz_strategy():
          "method": st.sampled_from(METHODS) | st.text(max_size=12) | values},
         optional={"id": ids, "params": params})
 
+    # well-formed calls of the real methods with near-valid params: they get past the
+    # framing and exercise the handlers (text that reaches the core, odd tags, edge numbers)
+    text = st.text(min_size=0, max_size=120)
+    numbers = st.integers(-3, 40) | st.sampled_from([0, -1, 2**63, 10**20, 8193]) | st.floats()
+    tags = st.lists(text | st.integers(), max_size=4) | values
+    method_params = st.one_of(
+        st.fixed_dictionaries({"text": text}, optional={
+            "session": text, "stream": st.booleans(), "max_tokens": numbers,
+            "temperature": numbers, "seed": numbers, "speculative": st.booleans() | values,
+            "tier": st.sampled_from(["auto", "core", "reflex", ""])}).map(lambda p: ("ask", p)),
+        st.fixed_dictionaries({"text": text}, optional={"tags": tags}).map(
+            lambda p: ("remember", p)),
+        st.fixed_dictionaries({"query": text}, optional={"k": numbers, "tags": tags}).map(
+            lambda p: ("recall", p)),
+        st.fixed_dictionaries({"id": numbers}).map(lambda p: ("forget", p)),
+        st.fixed_dictionaries({"id": numbers}).map(lambda p: ("timers.cancel", p)),
+        st.fixed_dictionaries({"topics": st.lists(st.sampled_from(["*", "timer", "a..b", ""])
+                                                  | text, max_size=3)}).map(
+            lambda p: ("events.subscribe", p)),
+        st.fixed_dictionaries({"session": text | values}).map(lambda p: ("session.reset", p)),
+        st.sampled_from(["status", "sensors.list", "timers.list", "events.unsubscribe"]).map(
+            lambda m: (m, {})),
+    )
+    real_call = st.tuples(method_params, st.integers(0, 10**6)).map(
+        lambda pair: {"jsonrpc": "2.0", "id": pair[1], "method": pair[0][0],
+                      "params": pair[0][1]})
+
     def dumps(obj) -> bytes:
         return json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
@@ -308,7 +341,8 @@ def fuzz_strategy():
     bad_utf8 = st.binary(min_size=1, max_size=8).map(
         lambda b: b'{"jsonrpc":"2.0","id":1,"method":"remember","params":{"text":"'
         + b + b'\xff\xfe"}}')
-    line = st.one_of(request.map(dumps), st.binary(max_size=300), deep, deep_params,
+    line = st.one_of(real_call.map(dumps), real_call.map(dumps), request.map(dumps),
+                     st.binary(max_size=300), deep, deep_params,
                      huge_number, bad_utf8, values.map(dumps),
                      st.just(b"\r"), st.just(b""), st.just(b" " * 100))
     ending = st.sampled_from([b"\n", b"\n", b"\n", b"\r\n", b""])
@@ -364,9 +398,11 @@ def run_fuzz(daemon: ServedDaemon, cases: int = 10000, seed: int = 0,
              progress: bool = True) -> dict:
     """``cases`` hypothesis examples against the daemon; after each, a bystander connection
     must still get its `status` answered. Raises on the first violation (after shrinking)."""
-    from hypothesis import HealthCheck, given, seed as hseed, settings
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hseed
 
-    counts = {"cases": 0, "replies": 0, "error_codes": defaultdict(int), "bytes": 0}
+    counts = {"cases": 0, "replies": 0, "results": 0, "error_codes": defaultdict(int),
+              "bytes": 0}
     bystander = LineClient(daemon.socket, timeout=30)
     bar = tqdm(total=cases, desc="fuzz", unit="case", disable=not progress)
 
@@ -382,6 +418,8 @@ def run_fuzz(daemon: ServedDaemon, cases: int = 10000, seed: int = 0,
         for r in replies:
             if "error" in r:
                 counts["error_codes"][r["error"]["code"]] += 1
+            elif "result" in r:
+                counts["results"] += 1
         assert daemon.alive, f"the daemon died:\n{daemon.log()[-2000:]}"
         reply = bystander.call("status")
         assert "result" in reply, reply
@@ -394,6 +432,7 @@ def run_fuzz(daemon: ServedDaemon, cases: int = 10000, seed: int = 0,
         bar.close()
         bystander.close()
     return {"fuzz_cases": counts["cases"], "fuzz_replies": counts["replies"],
+            "fuzz_results": counts["results"],
             "fuzz_bytes": counts["bytes"], "fuzz_wall_s": round(time.perf_counter() - started, 1),
             "fuzz_error_codes": {str(k): v for k, v in sorted(counts["error_codes"].items())},
             "fuzz_daemon_alive": daemon.alive}
@@ -667,7 +706,6 @@ def main(argv: list[str] | None = None) -> int:
         with LineClient(daemon.socket) as c:
             status = c.call("status")["result"]
         out["daemon_rss_mb_end"] = status["rss_mb"]
-        out["daemon_requests_served"] = status["server"]["requests"]
         out["daemon_alive_end"] = daemon.alive
         out["daemon_tracebacks_in_log"] = daemon.log().count("Traceback")
     finally:

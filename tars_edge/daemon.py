@@ -468,7 +468,7 @@ class Daemon:
 
     async def m_forget(self, params: dict, call: Call) -> dict:
         check_unknown(params, ("id",))
-        memory_id = param(params, "id", int, required=True, min=1)
+        memory_id = param(params, "id", int, required=True, min=1, max=2**63 - 1)
         memory = self.assistant.require_memory()
         return {"ok": bool(await self._memory_work(memory.forget, memory_id))}
 
@@ -547,7 +547,7 @@ class Daemon:
     async def m_timers_cancel(self, params: dict, call: Call) -> dict:
         check_unknown(params, ("id",))
         timers = self._timers()
-        timer_id = param(params, "id", int, required=True, min=1)
+        timer_id = param(params, "id", int, required=True, min=1, max=2**63 - 1)
         if not await self._work(timers.cancel, timer_id):
             raise RpcError(rpc.NOT_FOUND, f"no pending timer with id {timer_id}")
         self.bus.publish("timer", {"type": "timer.cancelled", "timer": timers.get(timer_id).as_dict})

@@ -21,7 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-import reliability as rel  # noqa: E402 - bench/reliability.py, the same code the bench runs
+import reliability as rel  # bench/reliability.py: the same code the bench runs
 
 BUNDLE = rel.DEFAULT_BUNDLE
 MANIFEST = json.loads((BUNDLE / "manifest.json").read_text())
@@ -67,12 +67,14 @@ def test_fuzzed_connections_never_crash_the_daemon(daemon):
      [-32602]),
     ([b'{"jsonrpc":"2.0","id":1,"method":"recall","params":{"query":["x"],"k":5}}\n'], [-32602]),
     ([b'{"jsonrpc":"2.0","id":1,"method":"forget","params":{"id":1e30}}\n'], [-32602]),
+    ([b'{"jsonrpc":"2.0","id":1,"method":"forget","params":{"id":9223372036854775808}}\n'],
+     [-32602]),  # one past SQLite's 64-bit integers: found by the fuzzer (was -32603)
     ([b'{"jsonrpc":"2.0","id":1,"met', b'hod":"status"}\n{"jsonrpc":"2.0","id":2,"method":"x"}'],
      ["result", -32601]),
     ([b"\r\n", b'{"jsonrpc":"2.0","id":1,"method":"timers.cancel","params":{"id":-5}}\r\n'],
      [-32602]),
-], ids=["bad-utf8", "deep", "huge-id", "inf", "query-list", "huge-id-param", "split-lines",
-        "crlf"])
+], ids=["bad-utf8", "deep", "huge-id", "inf", "query-list", "float-id-param", "id-2**63",
+        "split-lines", "crlf"])
 def test_hostile_lines_get_their_error(daemon, chunks, expected):
     replies = rel.send_case(daemon.socket, chunks)
     answers = sorted((r for r in replies if "id" in r), key=lambda r: r["id"])  # any order
