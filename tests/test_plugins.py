@@ -380,5 +380,7 @@ def test_sensor_keys_are_documented():
         assert f"`{name}`" in config_doc and f"`{name}`" in sensors_doc, name
     from tars_edge_sensors.system import SystemSensor
 
+    system_doc = config_doc.split("#### [sensors.system]")[1].split("####")[0]
     for name in SystemSensor.CONFIG:
         assert f"`{name}`" in sensors_doc, f"docs/sensors.md misses sensors.system.{name}"
+        assert f"`{name}`" in system_doc, f"docs/config.md misses sensors.system.{name}"
