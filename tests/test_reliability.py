@@ -69,12 +69,14 @@ def test_fuzzed_connections_never_crash_the_daemon(daemon):
     ([b'{"jsonrpc":"2.0","id":1,"method":"forget","params":{"id":1e30}}\n'], [-32602]),
     ([b'{"jsonrpc":"2.0","id":1,"method":"forget","params":{"id":9223372036854775808}}\n'],
      [-32602]),  # one past SQLite's 64-bit integers: found by the fuzzer (was -32603)
+    ([b'{"jsonrpc":"2.0","id":1,"method":"ask","params":{"text":"hi","\\n":1}}\n'],
+     [-32602]),  # a param name with a newline: the message stays one line (fuzzer, too)
     ([b'{"jsonrpc":"2.0","id":1,"met', b'hod":"status"}\n{"jsonrpc":"2.0","id":2,"method":"x"}'],
      ["result", -32601]),
     ([b"\r\n", b'{"jsonrpc":"2.0","id":1,"method":"timers.cancel","params":{"id":-5}}\r\n'],
      [-32602]),
 ], ids=["bad-utf8", "deep", "huge-id", "inf", "query-list", "float-id-param", "id-2**63",
-        "split-lines", "crlf"])
+        "newline-param", "split-lines", "crlf"])
 def test_hostile_lines_get_their_error(daemon, chunks, expected):
     replies = rel.send_case(daemon.socket, chunks)
     answers = sorted((r for r in replies if "id" in r), key=lambda r: r["id"])  # any order

@@ -193,5 +193,8 @@ def tags_param(params: dict, name: str = "tags") -> list[str] | None:
 def check_unknown(params: dict, known: tuple[str, ...]) -> None:
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise RpcError(INVALID_PARAMS, f"unknown params: {', '.join(unknown)} "
+        # names come from the client: escaped and cut, so the message stays one short line
+        names = ", ".join(repr(name)[1:-1][:64] for name in unknown[:8])
+        more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+        raise RpcError(INVALID_PARAMS, f"unknown params: {names}{more} "
                                        f"(this method takes: {', '.join(known) or 'none'})")
