@@ -388,3 +388,42 @@ def test_microphone_is_muted_while_the_reply_is_spoken(tmp_path):
         pipeline.feed(chunk)
     assert [e["event"] for e in events].count("wake") == 2
     assistant.close()
+
+
+# ---- early transcription ------------------------------------------------------------------------------
+@needs_espeak
+def test_a_pause_shorter_than_the_hangover_does_not_cut_the_question(tmp_path):
+    """STT starts early in the 0.5 s pause (longer than stt_early_s); the user goes on, so that
+    text is discarded and the answer is about the whole question."""
+    from tars_edge_sensors.voice.listen import voice_config
+    from tars_edge_sensors.voice.plugin import build_pipeline, load_wake_detector
+    from tars_edge_sensors.voice.source import WavSource
+
+    from tars_edge.bundle import Bundle
+    from tars_edge.config import load_config
+    from tars_edge.daemon import Assistant
+
+    wav = recording(tmp_path, "pause.wav", silence(1.0),
+                    speech(tmp_path, "hey TARS, set a timer"), silence(0.5),
+                    speech(tmp_path, "for ten minutes"), silence(2.0))
+    config = load_config(env={}, overrides={("daemon", "state_dir"): str(tmp_path / "state"),
+                                            ("daemon", "bundle"): str(BUNDLE)})
+    settings = voice_config(config)
+    assistant = Assistant(config)
+    asked: list[str] = []
+    events: list[dict] = []
+
+    def ask(text: str) -> dict:
+        asked.append(text)
+        return assistant.cascade.answer(assistant.ask_params(text)).as_result()
+
+    pipeline = build_pipeline(settings, load_wake_detector(Bundle.load(BUNDLE), settings), ask,
+                              events.append, speak=False)
+    try:
+        pipeline.run(WavSource(wav, realtime=True))  # live pacing: the early pass runs early
+    finally:
+        assistant.close()
+    assert [e["event"] for e in events] == ["wake", "transcript", "reply"], events
+    text = asked[0].lower()
+    assert "timer" in text and ("ten" in text or "10" in text), text
+    assert events[2]["intent"] == "quick_action"

@@ -44,11 +44,14 @@ class VoiceSettings:
     """``pre_roll_s``: audio from before the wake word's detection that goes to STT (the
     question may start while the detector is still sure it heard "TARS"); ``speak_replies``:
     say the reply through the TTS command; ``mute_tail_s``: keep the microphone muted this
-    long after speaking (room echo)."""
+    long after speaking (room echo); ``early_stt_s``: after this much silence start
+    transcribing in the background, before the hangover has confirmed the end (if the user
+    goes on, the early text is discarded); 0 = wait for the end."""
 
     pre_roll_s: float = 0.3
     speak_replies: bool = True
     mute_tail_s: float = 0.3
+    early_stt_s: float = 0.3
 
 
 @dataclass
@@ -60,18 +63,24 @@ class Turn:
     speech_end_t: float | None = None
     decided_t: float | None = None  # when the VAD declared the end
     transcript: str = ""
-    stt_s: float | None = None
+    stt_s: float | None = None  # transcription time
+    stt_wait_s: float | None = None  # of it, the part after the end was declared
+    early: bool = False  # the transcript was started before the end was declared
     ask_s: float | None = None
+    reply_at: float | None = None  # time.monotonic() when the reply was emitted
     reply: dict | None = None
     spoken: bool = False
     errors: list[str] = field(default_factory=list)
 
     @property
     def latency_s(self) -> float | None:
-        """End of speech → reply text: the VAD's endpointing delay + STT + ask."""
-        if None in (self.speech_end_t, self.decided_t, self.stt_s, self.ask_s):
+        """End of speech → reply text: the VAD's endpointing delay + the STT still to wait
+        for once the end is declared + ask. (Exact for live audio; for a recording read
+        faster than real time an early transcript has had no head start, so this is the
+        pessimistic figure.)"""
+        if None in (self.speech_end_t, self.decided_t, self.stt_wait_s, self.ask_s):
             return None
-        return (self.decided_t - self.speech_end_t) + self.stt_s + self.ask_s
+        return (self.decided_t - self.speech_end_t) + self.stt_wait_s + self.ask_s
 
 
 class VoicePipeline:
@@ -102,6 +111,7 @@ class VoicePipeline:
         self._recording_start = 0  # its first sample on the audio clock
         self._hit_sample = 0  # where the VAD began
         self._turn: Turn | None = None
+        self._early: _EarlyTranscript | None = None
 
     # ---- driving it -----------------------------------------------------------------------------
     def run(self, source, stopping: threading.Event | None = None) -> None:
@@ -138,6 +148,8 @@ class VoicePipeline:
             endpoint = self.vad.push(chunk)
             if endpoint is not None:
                 self._complete(endpoint)
+            else:
+                self._maybe_transcribe_early()
             return
         hits = self.wake.process(chunk)
         if not hits:
@@ -166,10 +178,29 @@ class VoicePipeline:
             self._complete(self.vad.finish())
 
     # ---- one question -----------------------------------------------------------------------------
+    def _question_audio(self, speech_end_s: float) -> np.ndarray:
+        """The recording from the pre-roll to ``speech_end_s`` (VAD time) plus a little."""
+        recording = np.concatenate(self._recording)
+        end = self._hit_sample + int((speech_end_s + END_PAD_S) * SAMPLE_RATE)
+        return recording[:max(0, end - self._recording_start)]
+
+    def _maybe_transcribe_early(self) -> None:
+        """A pause long enough to be the end: start STT now, so that by the time the hangover
+        confirms it most of the work is done."""
+        early_after = self.settings.early_stt_s
+        last = self.vad.last_voiced_s
+        if early_after <= 0 or last is None or self.vad.silence_s < early_after \
+                or early_after >= self.vad.settings.hangover_s:
+            return
+        if self._early is not None and self._early.speech_end_s == last:
+            return  # already transcribing this
+        if self._early is not None and not self._early.done.is_set():
+            return  # a stale one still runs; the final pass will queue behind it anyway
+        self._early = _EarlyTranscript(self.stt, self._question_audio(last), last)
+
     def _complete(self, endpoint: Endpoint) -> None:
         turn = self._turn
-        recording = np.concatenate(self._recording) if self._recording else np.zeros(0, np.float32)
-        self._recording = None
+        early, self._early = self._early, None
         origin = self._hit_sample / SAMPLE_RATE
         turn.decided_t = origin + endpoint.decided_s
         try:
@@ -177,16 +208,24 @@ class VoicePipeline:
                 self.emit({"event": "no_speech", "t": round(turn.decided_t, 3)})
                 return
             turn.speech_end_t = origin + endpoint.speech_end_s
-            end = int((turn.speech_end_t + END_PAD_S) * SAMPLE_RATE) - self._recording_start
-            self._answer(turn, recording[:max(0, end)])
+            if early is not None and early.speech_end_s != endpoint.speech_end_s:
+                early = None  # the user went on after that pause: its text is incomplete
+            if early is None:
+                early = _EarlyTranscript(self.stt, self._question_audio(endpoint.speech_end_s),
+                                         endpoint.speech_end_s)
+            else:
+                turn.early = True
+            self._answer(turn, early)
         finally:
+            self._recording = None
             self.turns.append(turn)
             self._turn = None
             self._listen_again()
 
-    def _answer(self, turn: Turn, audio: np.ndarray) -> None:
+    def _answer(self, turn: Turn, job: _EarlyTranscript) -> None:
+        waited = time.perf_counter()
         try:
-            transcript = self._in_background(self.stt.transcribe, audio)
+            transcript = self._in_background(job.result)
         except SttUnavailable as exc:
             self._error(turn, "stt", str(exc))
             return
@@ -194,6 +233,8 @@ class VoicePipeline:
             self._error(turn, "stt", f"speech to text failed: {_one_line(exc)}")
             return
         turn.transcript, turn.stt_s = transcript.text, transcript.stt_s
+        # waiting for the model to load is the first question's cost, not the pipeline's
+        turn.stt_wait_s = min(time.perf_counter() - waited, transcript.stt_s)
         self.emit({"event": "transcript", "text": transcript.text,
                    "t": round(turn.speech_end_t, 3), "audio_s": round(transcript.audio_s, 3),
                    "stt_s": round(transcript.stt_s, 3)})
@@ -214,6 +255,7 @@ class VoicePipeline:
         if speak and self.ring is not None:
             self.ring.muted = True  # from here on the microphone hears only ourselves
         try:
+            turn.reply_at = time.monotonic()
             self.emit(reply)
             if speak:
                 try:
@@ -262,6 +304,31 @@ class VoicePipeline:
         if "error" in box:
             raise box["error"]
         return box["value"]
+
+
+class _EarlyTranscript:
+    """One transcription running on its own thread (the model's lock keeps them in turn)."""
+
+    def __init__(self, stt: SpeechToText, audio: np.ndarray, speech_end_s: float):
+        self.speech_end_s = speech_end_s
+        self.done = threading.Event()
+        self._value = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(stt, audio), name="stt", daemon=True).start()
+
+    def _run(self, stt: SpeechToText, audio: np.ndarray) -> None:
+        try:
+            self._value = stt.transcribe(audio)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the result
+            self._error = exc
+        finally:
+            self.done.set()
+
+    def result(self):
+        self.done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _one_line(exc: BaseException) -> str:

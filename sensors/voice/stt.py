@@ -149,7 +149,8 @@ class SpeechToText:
         started = time.perf_counter()
         segments, info = self._model.transcribe(
             np.asarray(pcm, dtype=np.float32), language=self.language, beam_size=self.beam_size,
-            vad_filter=False, condition_on_previous_text=False, without_timestamps=True)
+            vad_filter=False, condition_on_previous_text=False, without_timestamps=True,
+            temperature=0.0)  # no re-decoding at higher temperatures: bounded time
         text = " ".join(s.text.strip() for s in segments).strip()  # the generator does the work
         return Transcript(text, info.language, len(pcm) / SAMPLE_RATE,
                           time.perf_counter() - started)

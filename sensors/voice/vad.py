@@ -134,6 +134,18 @@ class Endpointer:
     def in_speech(self) -> bool:
         return self._speech_start is not None
 
+    @property
+    def last_voiced_s(self) -> float | None:
+        """End of the last voiced frame of the speech in progress (s from begin()), or None."""
+        return self._last_voiced if self._speech_start is not None else None
+
+    @property
+    def silence_s(self) -> float:
+        """Seconds without a voiced frame since speech started; 0 before speech."""
+        if self._speech_start is None:
+            return 0.0
+        return self._frames * self.frame_s - self._last_voiced
+
     def push(self, pcm: np.ndarray) -> Endpoint | None:
         """More of the utterance; an Endpoint once it is over (then call :meth:`begin` for the
         next one)."""
