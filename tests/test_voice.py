@@ -41,6 +41,12 @@ def speech(tmp_path: Path, text: str, voice: str = "en", speed: int = 160) -> np
     return read_wav(out)
 
 
+def trim(pcm: np.ndarray) -> np.ndarray:
+    """Without espeak-ng's own leading and trailing silence."""
+    loud = np.flatnonzero(np.abs(pcm) > 0.01)
+    return pcm[loud[0]:loud[-1] + 1]
+
+
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
 
@@ -404,8 +410,8 @@ def test_a_pause_shorter_than_the_hangover_does_not_cut_the_question(tmp_path):
     from tars_edge.daemon import Assistant
 
     wav = recording(tmp_path, "pause.wav", silence(1.0),
-                    speech(tmp_path, "hey TARS, set a timer"), silence(0.5),
-                    speech(tmp_path, "for ten minutes"), silence(2.0))
+                    trim(speech(tmp_path, "hey TARS, set a timer")), silence(0.45),
+                    trim(speech(tmp_path, "for ten minutes")), silence(2.0))
     config = load_config(env={}, overrides={("daemon", "state_dir"): str(tmp_path / "state"),
                                             ("daemon", "bundle"): str(BUNDLE)})
     settings = voice_config(config)
