@@ -577,8 +577,16 @@ def run_hostile(daemon: ServedDaemon, attackers: int = 4, huge_lines: int = 3,
         t.join(120)
     with LineClient(daemon.socket) as c:
         status = c.call("status")["result"]
-    limit = 64
-    flood = connection_flood(daemon.socket, limit)
+    flood = connection_flood(daemon.socket, limit=64)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the flood's hang-ups noticed: back to one client
+        try:
+            with LineClient(daemon.socket) as c:
+                if c.call("status")["result"]["server"]["connections"] <= 1:
+                    break
+        except (OSError, ProtocolViolation):
+            pass  # refused: the daemon has not yet noticed all the hang-ups
+        time.sleep(0.05)
     huge = results["huge"]
     return {
         "hostile_bystander_calls": len(latency),
@@ -602,18 +610,21 @@ def remember_storm(path: Path, writers: int, stop: threading.Event, acked: list,
     (id, text) whose reply arrived goes into ``acked``."""
 
     def writer(n: int) -> None:
-        try:
-            with LineClient(path, timeout=30) as c:
-                i = 0
-                while not stop.is_set():
-                    text = f"storm writer {n} fact {i}: crate {n}-{i} is in bay {i % 17}"
-                    reply = c.call("remember", {"text": text, "tags": ["storm"]})
-                    if "result" in reply:
-                        with lock:
-                            acked.append((reply["result"]["id"], text))
-                    i += 1
-        except (OSError, ValueError, ConnectionError):
-            return  # the daemon was killed mid-request: that one was never acknowledged
+        i = 0
+        while not stop.is_set():
+            try:
+                with LineClient(path, timeout=30) as c:
+                    while not stop.is_set():
+                        text = f"storm writer {n} fact {i}: crate {n}-{i} is in bay {i % 17}"
+                        i += 1
+                        reply = c.call("remember", {"text": text, "tags": ["storm"]})
+                        if "result" in reply:
+                            with lock:
+                                acked.append((reply["result"]["id"], text))
+            except (OSError, ValueError, ProtocolViolation):
+                # refused (busy, id null) or the daemon was killed mid-request: that one was
+                # never acknowledged; try again until told to stop
+                time.sleep(0.05)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
     for t in threads:
