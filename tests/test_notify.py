@@ -83,6 +83,14 @@ class NotifyCollector:
     def pings(self, after: int = 0) -> list[float]:
         return [t for t, text in self.messages[after:] if text == "WATCHDOG=1"]
 
+    def wait_pings(self, count: int, after: int = 0, since: float = 0.0,
+                   timeout: float = 30.0) -> None:
+        """Until ``count`` pings (from message ``after`` on, arriving after ``since``) came."""
+        deadline = time.monotonic() + timeout
+        while len([t for t in self.pings(after) if t > since]) < count:
+            assert time.monotonic() < deadline, f"only {self.pings(after)} pings"
+            time.sleep(0.02)
+
     def close(self) -> None:
         self._run = False
         self.thread.join(2)
@@ -161,11 +169,9 @@ def test_daemon_ready_status_watchdog_reload_stopping(tmp_path):
         assert f"listening on {d.socket}" in text and f"bundle {BUNDLE}" in text
         assert "tiers reflex" in text and text.count("\n") == 1
         # WATCHDOG=1 keeps coming while the daemon serves
-        while len(collector.pings(ready)) < 4:
-            assert d.proc.poll() is None, d.log()
-            with Conn(d.socket) as c:
-                assert "result" in c.call("status")
-            time.sleep(0.05)
+        with Conn(d.socket) as c:
+            assert "result" in c.call("status")
+        collector.wait_pings(4, after=ready)
         d.send_signal(signal.SIGHUP)
         reloading = collector.wait_for("RELOADING=1", after=ready + 1)
         assert "MONOTONIC_USEC=" in collector.messages[reloading][1]
@@ -202,15 +208,13 @@ def test_a_blocked_event_loop_stops_the_pings(tmp_path):
     try:
         d.start()
         ready = collector.wait_for("READY=1")
-        while len(collector.pings(ready)) < 3:
-            time.sleep(0.05)
+        collector.wait_pings(3, after=ready)
         with Conn(d.socket) as c:
             sent = time.monotonic()
             reply = c.call("test.block_loop", {"s": block_s})
             answered = time.monotonic()
             assert reply["result"] == "unblocked"
-            while not collector.pings() or collector.pings()[-1] < answered:
-                time.sleep(0.05)  # the loop is free again: pings resume
+            collector.wait_pings(2, since=answered)  # the loop is free again: pings resume
             # and the STATUS line, refreshed every 0.3 s here, counts the requests
             status = collector.messages[collector.wait_for("STATUS=", after=ready + 1)][1]
             assert "requests" in status and "errors" in status
