@@ -339,6 +339,17 @@ def cmd_recall(args) -> int:
     return 0
 
 
+def memory_id(text: str) -> int:
+    """A memory id as the database stores it: 1 .. 2**63 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a memory id (a whole number)") from None
+    if not 1 <= value <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a memory id (1 .. 2**63-1)")
+    return value
+
+
 def cmd_forget(args) -> int:
     session = Session(args)
     try:
@@ -494,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_recall)
 
     p = sub.add_parser("forget", help="delete a memory by id")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=memory_id)
     p.add_argument("--json", action="store_true")
     _add_daemon_args(p)
     p.set_defaults(func=cmd_forget)

@@ -245,3 +245,14 @@ def test_state_directory_that_cannot_be_created(tmp_path):
                           check=False)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "cannot create the state directory" in done.stderr
+
+
+@pytest.mark.parametrize("arg", ["9223372036854775808", "0", "-3", "abc"])
+def test_cli_forget_rejects_an_impossible_id_in_one_line(arg, capsys):
+    """Without a daemon the CLI answers in-process, past the daemon's own param checks."""
+    from tars_edge import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["forget", arg])
+    assert exc.value.code == 2
+    assert "is not a memory id" in capsys.readouterr().err
