@@ -298,6 +298,39 @@ def test_daemon_runs_on_with_the_voice_plugin_in_no_device(tmp_path):
         daemon.stop()
 
 
+@needs_espeak
+def test_daemon_voice_plugin_answers_a_recording_and_publishes_events(tmp_path):
+    """The plugin in the real daemon, fed by input_wav (no microphone here): its question goes
+    through the daemon's ask, its events reach an events.subscribe client."""
+    import time
+
+    from test_daemon_e2e import Conn, DaemonProcess
+
+    wav = recording(tmp_path, "plugin.wav", silence(1.5),
+                    speech(tmp_path, "hey TARS, what time is it?"), silence(2.0))
+    config = (f'[sensors.voice]\nenabled = true\ninput_wav = "{wav}"\n'
+              "speak_replies = false\n[sensors.system]\nenabled = false\n")
+    daemon = DaemonProcess(tmp_path / "daemon", config)
+    daemon.start()
+    try:
+        with Conn(daemon.socket, timeout=120) as sub:
+            sub.result("events.subscribe", {"topics": ["wake", "voice"]})
+            seen: dict[str, dict] = {}
+            deadline = time.monotonic() + 120
+            while "voice.reply" not in seen and time.monotonic() < deadline:
+                message = sub.read()
+                if message and message.get("method") == "event":
+                    seen[message["params"]["topic"]] = message["params"]["data"]
+            assert list(seen) == ["wake", "voice.transcript", "voice.reply"], seen
+            assert "time" in seen["voice.transcript"]["text"].lower()
+            assert seen["voice.reply"]["tier"] == "reflex" and seen["voice.reply"]["text"]
+            with Conn(daemon.socket) as c:
+                voice = {s["name"]: s for s in c.result("sensors.list")["sensors"]}["voice"]
+            assert voice["restarts"] == 0 and voice["health"]["questions"] == 1, voice
+    finally:
+        daemon.stop()
+
+
 # ---- end to end: tars-edge listen --wav --------------------------------------------------------------
 def _env(tmp_path: Path) -> dict:
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tars_edge_sensors.voice.pipeline import VoicePipeline, VoiceSettings
-from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone
+from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone, WavSource
 from tars_edge_sensors.voice.stt import SpeechToText
 from tars_edge_sensors.voice.tts import DEFAULT_TTS_COMMAND, Speaker
 from tars_edge_sensors.voice.vad import VadSettings, make_vad
@@ -25,6 +25,9 @@ from tars_edge.plugins.api import Sensor, SensorContext
 VOICE_CONFIG: dict[str, Key] = {
     "device": Key(str, "", "microphone: \"\" = the default input, a device index (\"2\") or "
                   "part of its name (\"USB\"); list them with `python -m sounddevice`"),
+    "input_wav": Key(str, "", "play this recording into the pipeline once, in real time, "
+                     "instead of the microphone (to try a setup without one); \"\" = the "
+                     "microphone", path=True),
     "wake_threshold": Key(float, None, "wake-word probability that fires; unset = the "
                           "bundle's threshold", min=0, max=1),
     "refractory_s": Key(float, None, "after a wake word, ignore another for this long; "
@@ -122,6 +125,9 @@ class VoiceSensor(Sensor):
             stt.prewarm()
         wake = None
         reported = ""
+        if config["input_wav"]:
+            self._play_recording(stt)
+            return
         while not ctx.stopping.is_set():
             source = MicrophoneSource(config["device"])
             try:
@@ -152,7 +158,29 @@ class VoiceSensor(Sensor):
                 if ctx.sleep(config["retry_s"]):
                     return
 
-    def _load_wake(self, source: MicrophoneSource):
+    def _play_recording(self, stt: SpeechToText) -> None:
+        """``input_wav``: the recording instead of the microphone, once; then idle."""
+        ctx = self.ctx
+        try:
+            source = WavSource(self.config["input_wav"], realtime=True)
+        except ValueError as exc:  # unreadable: one line, as a state (a restart cannot fix it)
+            ctx.set_state("no_device", str(exc))
+            while not ctx.sleep(self.config["retry_s"]):
+                pass
+            return
+        wake = self._load_wake(source)
+        if wake is None:
+            return
+        self.listening_on = f"playing {source.path.name}"
+        self.threshold = round(float(wake.threshold), 4)
+        self._report("running", self.listening_on)
+        build_pipeline(self.config, wake, self._ask, self._emit, on_tick=ctx.beat,
+                       stt=stt).run(source, ctx.stopping)
+        self._report("idle", f"finished playing {source.path.name}")
+        while not ctx.sleep(self.config["retry_s"]):
+            pass
+
+    def _load_wake(self, source):
         """The wake detector, or None after waiting for the stop when the bundle has no usable
         wake model (restarting the plugin would not help; fixing the bundle and restarting the
         daemon does)."""
