@@ -29,7 +29,7 @@ from tars_export.quant import set_scheme
 from tars_export.wake import WakeConfig, WakeMinGRU
 from tqdm import tqdm
 
-MAX_WEIGHT = 0.5
+MAX_WEIGHT = 1.0
 
 
 @dataclass
@@ -38,13 +38,13 @@ class WakeTrainConfig:
     negative_sentences: int = 2400
     confusable_utterances: int = 1200
     russian_utterances: int = 400
-    positive_clips: int = 4000
-    negative_clips: int = 7000
+    positive_clips: int = 5000
+    negative_clips: int = 9000
     clip_frames: int = 160  # 1.6 s per training clip
-    epochs: int = 6
-    qat_epochs: int = 1
+    epochs: int = 70
+    qat_epochs: int = 4
     batch_size: int = 64
-    lr: float = 4e-3
+    lr: float = 2e-3
     qat_lr: float = 1e-3
     weight_decay: float = 0.01
     # held-out evaluation
@@ -74,6 +74,7 @@ class WakeData:
     eval_positives: list  # [wake_data.EvalPositive]
     calib_negative: list  # [np.ndarray] pieces of one continuous stream
     test_negative: list
+    confusables: list  # [(pcm, text)] held-out confusable phrases, one utterance each
 
 
 def cache_dir() -> Path:
@@ -107,6 +108,7 @@ def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> Wa
         eval_positives=wake_data.eval_positives(eval_wake, seed),
         calib_negative=wake_data.eval_negative_stream(eval_neg, cfg.calib_negative_seconds, seed + 1),
         test_negative=wake_data.eval_negative_stream(eval_neg, cfg.eval_negative_seconds, seed),
+        confusables=wake_data.eval_confusables(eval_neg, seed),
     )
 
 
@@ -146,9 +148,10 @@ def fit(model: WakeMinGRU, clips: wake_data.ClipSet, epochs: int, lr: float,
             total = 0.0
             for idx in order:
                 x = torch.from_numpy(clips.x[idx].astype(np.float32))
-                y = torch.from_numpy(clips.y[idx])
-                w = torch.from_numpy(clips.w[idx]).clone()
-                w[prev_wake, : wake_data.POSITIVE_FRAMES] = 0.0
+                s = model.cfg.stride  # one output per stride, read at its last frame
+                y = torch.from_numpy(clips.y[idx][:, s - 1:: s])
+                w = torch.from_numpy(clips.w[idx][:, s - 1:: s]).clone()
+                w[prev_wake, : wake_data.POSITIVE_FRAMES // s + 1] = 0.0
                 kind = torch.from_numpy(clips.kind[idx].astype(np.int64))
                 logits, state = model(x, state, chunk=0)
                 state = tuple(s.detach() for s in state)

@@ -113,10 +113,25 @@ def stream_scores(detector: WakeDetector, pieces: list[np.ndarray]) -> np.ndarra
     return np.array(scores)
 
 
-def roc(peaks: np.ndarray, scores: np.ndarray, hours: float) -> list[dict]:
-    return [{"threshold": t, "frr": round(float((peaks < t).mean()), 4),
-             "fa_per_hour": round(len(hits_from_scores(scores, t, REFRACTORY_S)) / hours, 3)}
-            for t in THRESHOLDS]
+def clip_peaks(detector: WakeDetector, clips: list) -> np.ndarray:
+    """Highest chunk score of each clip, fresh state per clip."""
+    peaks = []
+    for pcm, _text in clips:
+        detector.reset()
+        peaks.append(max(detector.chunk_scores(audio.log_mel(pcm)), default=0.0))
+    return np.array(peaks)
+
+
+def roc(peaks: np.ndarray, scores: np.ndarray, hours: float,
+        confusable_peaks: np.ndarray | None = None) -> list[dict]:
+    rows = []
+    for t in THRESHOLDS:
+        row = {"threshold": t, "frr": round(float((peaks < t).mean()), 4),
+               "fa_per_hour": round(len(hits_from_scores(scores, t, REFRACTORY_S)) / hours, 3)}
+        if confusable_peaks is not None and len(confusable_peaks):
+            row["confusable_fire_rate"] = round(float((confusable_peaks >= t).mean()), 4)
+        rows.append(row)
+    return rows
 
 
 def choose_threshold(calib: list[dict]) -> float:
@@ -134,10 +149,12 @@ def evaluate(path: Path, spec: dict, data) -> dict:
     test_h = sum(len(p) for p in data.test_negative) / sr / 3600
     calib = roc(peaks[calib_idx], stream_scores(det, data.calib_negative), calib_h)
     test_scores = stream_scores(det, data.test_negative)
-    test = roc(peaks[test_idx], test_scores, test_h)
+    test = roc(peaks[test_idx], test_scores, test_h, clip_peaks(det, data.confusables))
     thr = choose_threshold(calib)
     at = next(r for r in test if r["threshold"] == thr)
     return {"threshold": thr, "frr": at["frr"], "fa_per_hour": at["fa_per_hour"],
+            "confusable_fire_rate": at.get("confusable_fire_rate"),
+            "confusable_utterances": len(data.confusables),
             "roc": test, "calibration_roc": calib, "test_hours": round(test_h, 3),
             "calibration_hours": round(calib_h, 3), "test_positives": len(test_idx),
             "calibration_positives": len(calib_idx),

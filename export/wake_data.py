@@ -2,7 +2,8 @@
 
 Speech comes from Debian's ``espeak-ng`` (accents × voice variants × speeds × pitches); the
 rest is numpy: coloured noise, music-like tones, gain, additive noise at several SNRs,
-reverberation (a synthetic exponentially decaying impulse response) and time shifts.
+reverberation (a synthetic exponentially decaying impulse response), speed perturbation and
+time shifts.
 
 Held-out split (evaluation only, never trained on):
   * voices: every voice whose variant is in :data:`HELDOUT_VARIANTS` or whose accent is in
@@ -62,17 +63,20 @@ WAKE_FORMS = ("hey TARS", "hey tars", "hey, TARS", "Hey TARS!", "hey TARS.", "He
 CONFUSABLES = (
     "hey stars", "hey tires", "hey Charles", "hey there", "tarts", "a star", "hey TA",
     "hey cars", "hey guys", "hey Tara", "hey towers", "hey doors", "hey tar", "they tore",
-    "hate ours", "hey bars", "stars", "TARS", "thanks TARS", "hello TARS", "hey darts",
-    "hey Tom", "hey Siri", "hey stairs are", "okay TARS", "hey tarsier", "hay tarps",
+    "hate ours", "hey bars", "stars", "hey darts", "hey Tom", "hey Siri", "hey stairs are",
+    "hay tarps",
     "stay hard", "hey Sarah", "day stars", "hey, this", "hey, tell us", "pay taxes",
 )
 HELDOUT_CONFUSABLES = ("hey Lars", "hey jars", "hey Mars", "a tarp", "hey tours", "hey Dallas",
-                       "hey stairs", "hi TARS", "hey star", "they are")
+                       "hey stairs", "hey star", "they are", "hey taxi")
 IGNORE_BEFORE = 10  # frames before the phrase end that are neither positive nor negative
 POSITIVE_FRAMES = 35  # frames after the phrase end labelled positive (350 ms)
 HARD_NEGATIVE_WEIGHT = 3.0  # loss weight of frames of clips with a confusable phrase
+SPEED_PERTURB_P = 0.7  # share of training clips whose speech is speed-perturbed
 
-_WAKE_TEXT = re.compile(r"\b(hey|hi|hello|okay|ok)\b[\s,!.]*\btars\b", re.IGNORECASE)
+# Speech addressed to TARS by name ("hello TARS", "thanks, tars") is in neither class: whether
+# it should wake the assistant is a product decision, not something to train against.
+_NAMES_TARS = re.compile(r"\btars\b", re.IGNORECASE)
 
 
 def is_heldout_text(text: str) -> bool:
@@ -94,7 +98,7 @@ def voices(heldout: bool) -> list[str]:
 def sentences(heldout: bool) -> list[str]:
     """English utterances to speak as negative speech (and as requests after the wake
     phrase): the reflex's hand-written set and its grammar. Texts that contain the wake
-    phrase are dropped; lone "TARS" stays (a hard negative)."""
+    phrase, or address TARS by name at all, are dropped."""
     from tars_export import intent_grammar
 
     texts = [t for _i, _g, lang, t in intent_grammar.generate(400, 0) if lang == "en"]
@@ -102,7 +106,7 @@ def sentences(heldout: bool) -> list[str]:
     seen, out = set(), []
     for t in texts:
         key = t.strip().lower()
-        if not key or key in seen or _WAKE_TEXT.search(t) or is_heldout_text(t) != heldout:
+        if not key or key in seen or _NAMES_TARS.search(t) or is_heldout_text(t) != heldout:
             continue
         seen.add(key)
         out.append(t.strip())
@@ -112,7 +116,8 @@ def sentences(heldout: bool) -> list[str]:
 def russian_sentences(heldout: bool) -> list[str]:
     """Russian utterances (the project's users speak Russian too): negative speech."""
     texts = _tsv_texts(Path(__file__).parent / "data" / "intents_ru.tsv")
-    return [t for t in dict.fromkeys(texts) if is_heldout_text(t) == heldout]
+    return [t for t in dict.fromkeys(texts)
+            if is_heldout_text(t) == heldout and not re.search("тарс|tars", t, re.IGNORECASE)]
 
 
 def _tsv_texts(path: Path) -> list[str]:
@@ -346,6 +351,15 @@ class ClipSet:
     kind: np.ndarray
 
 
+def perturb_speed(speech: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Speed perturbation (Ko et al. 2015): play the clip 0.85–1.15× as fast, which moves
+    pitch and formants together -- new "speakers" from the same voices. Returns the clip and
+    the factor its positions were scaled by."""
+    factor = rng.uniform(0.85, 1.15)
+    out = audio.resample(speech, round(SR * factor), SR)
+    return out, len(out) / max(1, len(speech))
+
+
 def _place(seg: np.ndarray, n: int, start: int) -> np.ndarray:
     out = np.zeros(n, dtype=np.float32)
     lo, hi = max(0, start), min(n, start + len(seg))
@@ -364,6 +378,9 @@ def make_clip(kind: int, i: int, pools: dict[str, SpeechPool], n_frames: int,
         wake = pools["wake"]
         j = int(rng.integers(len(wake)))
         speech, end = wake.get(j), int(wake.ends[j])
+        if rng.random() < SPEED_PERTURB_P:
+            speech, scale = perturb_speed(speech, rng)
+            end = min(len(speech), round(end * scale))
         # the phrase ends somewhere in the clip's second third .. near its end
         latest = n - 0.25 * SR
         end_at = int(rng.uniform(min(max(end + 0.05 * SR, 0.35 * n), latest), latest))
@@ -384,6 +401,8 @@ def make_clip(kind: int, i: int, pools: dict[str, SpeechPool], n_frames: int,
             pool = pools["neg"]
             j = int(rng.integers(len(pool)))
             speech = pool.get(j)
+            if rng.random() < SPEED_PERTURB_P:
+                speech, _ = perturb_speed(speech, rng)
             start = int(rng.integers(-max(0, len(speech) - n // 2), max(1, n - len(speech) // 2)))
             pcm = _place(speech, n, start)
             if pool.jobs[j].prefix.startswith("hard:"):
@@ -419,7 +438,7 @@ def make_clips(pools: dict[str, SpeechPool], n_pos: int, n_neg: int, n_frames: i
     key = hashlib.sha256(json.dumps([
         tag, n_pos, n_neg, n_frames, seed, IGNORE_BEFORE, POSITIVE_FRAMES, HARD_NEGATIVE_WEIGHT,
         [len(p) for p in pools.values()], [int(p.data[:1000].astype(np.int64).sum()) for p in pools.values()],
-        audio.N_MELS, audio.HOP_SAMPLES, 3,
+        audio.N_MELS, audio.HOP_SAMPLES, SPEED_PERTURB_P, 4,
     ]).encode()).hexdigest()[:16]
     path = cache / f"clips-{tag}-{key}.npz"
     if path.exists():
@@ -468,12 +487,34 @@ def eval_positives(pool: SpeechPool, seed: int) -> list[EvalPositive]:
     return out
 
 
+def is_confusable(job: SpeechJob) -> bool:
+    return job.prefix.startswith("hard:")
+
+
+def eval_confusables(pool: SpeechPool, seed: int) -> list[tuple[np.ndarray, str]]:
+    """Every held-out confusable utterance ("hey star", "hey Lars", ...), alone in 0.5–1 s of
+    background on each side (SNR 5–30 dB): a stress test reported per utterance, apart from
+    the hourly false-accept rate."""
+    out = []
+    for j in range(len(pool)):
+        if not is_confusable(pool.jobs[j]):
+            continue
+        rng = np.random.default_rng([seed, 13, j])
+        pad = [np.zeros(int(rng.uniform(0.5, 1.0) * SR), np.float32) for _ in range(2)]
+        pcm = mix(np.concatenate([pad[0], pool.get(j), pad[1]]), rng, snr_db=(5.0, 30.0), clean_p=0.1)
+        out.append((pcm, pool.jobs[j].text))
+    return out
+
+
 def eval_negative_stream(pool: SpeechPool, seconds: float, seed: int,
                          piece_s: float = 60.0) -> list[np.ndarray]:
     """``seconds`` of continuous held-out negative audio in ``piece_s`` pieces: held-out voices
-    saying held-out sentences and held-out confusable phrases, Russian speech, pauses, noise
-    and music, each piece with its own background at SNR 5–30 dB."""
+    saying held-out English and Russian sentences, pauses, noise and music, each piece with its
+    own background at SNR 5–30 dB. The confusable phrases are left out here (a stream that
+    says "hey star" hundreds of times an hour is not an hour of ordinary audio); they are
+    measured per utterance by :func:`eval_confusables`."""
     rng = np.random.default_rng([seed, 11])
+    ordinary = [j for j in range(len(pool)) if not is_confusable(pool.jobs[j])]
     pieces = []
     for _ in range(int(np.ceil(seconds / piece_s))):
         n = int(piece_s * SR)
@@ -483,7 +524,7 @@ def eval_negative_stream(pool: SpeechPool, seconds: float, seed: int,
             if rng.random() < 0.12:  # a stretch with no speech
                 pos += int(rng.uniform(1, 5) * SR)
                 continue
-            speech = pool.get(int(rng.integers(len(pool))))
+            speech = pool.get(ordinary[int(rng.integers(len(ordinary)))])
             seg = speech * 10 ** (rng.uniform(-12, 0) / 20)
             if rng.random() < 0.3:
                 seg = reverb(seg, rng)
