@@ -55,7 +55,7 @@ VOICE_CONFIG: dict[str, Key] = {
                        "hangover still runs (the reply comes sooner); 0 = wait for the end",
                        min=0, max=5),
     "stt_preload": Key(bool, False, "load the STT model when the plugin starts, not at the "
-                       "first wake word (the first answer is then seconds faster; ~70 MB RSS)"),
+                       "first wake word (the first answer is then seconds faster; ~100 MB RSS)"),
     "stt_threads": Key(int, 0, "CPU threads for speech to text; 0 = up to 4", min=0, max=64),
     "language": Key(str, "en", "spoken language for STT (\"en\", \"ru\", ...); \"\" = "
                     "detect (multilingual models only)"),
