@@ -205,19 +205,20 @@ class VoiceSensor(Sensor):
                            questions=self.questions, errors=self.errors)
 
     def _emit(self, event: dict) -> None:
+        """Counters and state first, then the event: whoever reacts to the event and looks at
+        ``sensors.list`` sees them updated (one pipe, delivered in order)."""
         kind = event["event"]
-        data = {k: v for k, v in event.items() if k != "event"}
-        self.ctx.publish(TOPICS.get(kind, f"voice.{kind}"), data)
         if kind == "wake":
             self.wakes += 1
         elif kind == "error":
             self.errors += 1
             self.ctx.log.warning("%s: %s", event.get("stage"), event.get("message"))
-            if event.get("stage") == "stt":  # every question will fail the same way
-                self._report("degraded", event.get("message", ""))
-                return
-        if kind in ("reply", "no_speech", "error", "transcript"):
+        if kind == "error" and event.get("stage") == "stt":  # every question will fail so
+            self._report("degraded", event.get("message", ""))
+        elif kind in ("reply", "no_speech", "error", "transcript"):
             self._report("running", self.listening_on)
+        data = {k: v for k, v in event.items() if k != "event"}
+        self.ctx.publish(TOPICS.get(kind, f"voice.{kind}"), data)
 
 
 def _bundle_dir(ctx: SensorContext) -> Path | None:
