@@ -74,6 +74,8 @@ def run_listen(config: Config, bundle, ask: Callable[[str, str], dict], *, wav: 
 
     pipeline = build_pipeline(settings, wake, lambda text: ask(text, settings["session"]), emit,
                               speak=speak)
+    if settings["stt_preload"]:
+        pipeline.stt.prewarm()
     if on_ready is not None:
         on_ready()
     stopping = threading.Event()
