@@ -118,6 +118,8 @@ class VoicePipeline:
         """Consume ``source`` (``MicrophoneSource`` / ``WavSource``) until it ends or
         ``stopping`` is set. A question cut off by the end of a recording is still answered."""
         self.ring = getattr(source, "ring", None)
+        self.wake.reset()  # a detector reused from an earlier source starts a new stream
+        self._wake_origin = self.samples
         source.start()
         try:
             for chunk in source.chunks(stopping):
