@@ -75,7 +75,9 @@ class Publisher(Sensor):
         while not self.ctx.sleep(self.config["every_s"]):
             n += 1
             self.ctx.publish("tick", {"n": n})
-            self.ctx.publish("publisher.hello", {"pid": os.getpid()})  # already prefixed
+            self.ctx.publish("publisher.hello", {"pid": os.getpid(),  # already prefixed
+                                                 "bundle": str(self.ctx.bundle_dir),
+                                                 "state_dir": str(self.ctx.state_dir)})
             self.ctx.publish("wake", {"score": 1.0})  # a shared topic: published as it is
 
 
@@ -269,6 +271,9 @@ def test_plugin_events_reach_subscribers(plugins):
                 assert event["data"] == {"score": 1.0}
             else:  # not "publisher.publisher.hello"
                 assert event["topic"] == "publisher.hello", event
+                # the plugin runs on the daemon's own bundle and state dir (serve --bundle ...)
+                assert event["data"]["bundle"] == str(plugins.command()[-1])
+                assert event["data"]["state_dir"] == str(plugins.state)
         with Conn(plugins.socket) as c:
             entry = sensors_of(c)["publisher"]
     assert entry["state"] == "running" and entry["restarts"] == 0 and entry["last_error"] is None

@@ -222,11 +222,10 @@ class VoiceSensor(Sensor):
 
 
 def _bundle_dir(ctx: SensorContext) -> Path | None:
-    """The daemon's bundle: the context's when the host passes it; otherwise the one the
-    daemon's environment and config files name (the plugin process inherits both)."""
-    given = getattr(ctx, "bundle_dir", None)
-    if given:
-        return Path(given)
+    """The daemon's bundle (``serve --bundle`` included); a context made outside the host
+    has none, and then the environment and config files name it."""
+    if ctx.bundle_dir is not None:
+        return ctx.bundle_dir
     from tars_edge.config import load_config
 
     return load_config().bundle_dir

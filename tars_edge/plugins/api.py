@@ -47,17 +47,20 @@ class SensorContext:
 
     ``name``: the plugin's name (its entry point); ``log``: a logger whose records reach the
     daemon's log tagged with the name; ``stopping``: set when the plugin must return from
-    ``run()``; ``state_dir``: the daemon's state directory (for a plugin's own files).
+    ``run()``; ``state_dir``: the daemon's state directory (for a plugin's own files);
+    ``bundle_dir``: the model bundle the daemon runs (None: the default bundle).
     """
 
     def __init__(self, name: str, send: Callable[[dict], None],
                  asker: Callable[[str, dict], dict] | None = None, *,
-                 state_dir: str | Path = ".", beat_every_s: float = 1.0,
+                 state_dir: str | Path = ".", bundle_dir: str | Path | None = None,
+                 beat_every_s: float = 1.0,
                  stopping: threading.Event | None = None, log: logging.Logger | None = None):
         self.name = name
         self.log = log or logging.getLogger(f"tars_edge.sensors.{name}")
         self.stopping = stopping or threading.Event()
         self.state_dir = Path(state_dir)
+        self.bundle_dir = Path(bundle_dir) if bundle_dir else None
         self.beat_every_s = beat_every_s  # heartbeats closer than this are not sent again
         self._send = send
         self._asker = asker

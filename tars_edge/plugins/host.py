@@ -193,7 +193,9 @@ class SupervisedPlugin:
         self.killed_for: Failure | None = None
         self.last_beat = loop.time()
         init = {"type": "init", "config": self.settings.options, "base": self.settings.base,
-                "state_dir": str(self.host.config.state_dir), "hang_timeout_s": s["hang_timeout_s"],
+                "state_dir": str(self.host.config.state_dir),
+                "bundle_dir": str(self.host.config.bundle_dir or ""),
+                "hang_timeout_s": s["hang_timeout_s"],
                 "host_keys": list(SENSOR_KEYS), "log_level": self.host.log_level,
                 "last_error": r.last_error}
         self._write(init)

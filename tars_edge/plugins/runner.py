@@ -7,7 +7,7 @@ runs it. A plugin that raises, hangs or crashes takes only this process down.
 The pipe protocol, one JSON object per line (UTF-8):
 
     host -> runner (stdin)   {"type": "init", "config": {...}, "base": DIR|null,
-                              "state_dir": DIR, "hang_timeout_s": S, "host_keys": [...],
+                              "state_dir": DIR, "bundle_dir": DIR, "hang_timeout_s": S, "host_keys": [...],
                               "log_level": "info", "last_error": "..."|null}
                              {"type": "reply", "id": N, "result": {...}}
                              {"type": "reply", "id": N, "error": {"code", "message"}}
@@ -189,6 +189,7 @@ def run(name: str, stdin: TextIO, proto: TextIO) -> int:
         return fatal("config", str(exc), EXIT_CONFIG)
     hang = float(init.get("hang_timeout_s") or 30.0)
     ctx = SensorContext(name, channel.send, channel.ask, state_dir=init.get("state_dir") or ".",
+                        bundle_dir=init.get("bundle_dir") or None,
                         beat_every_s=min(1.0, hang / 4), stopping=stopping, log=log)
     def failed(what: str, exc: Exception) -> None:
         if one_line(exc) == last_error:
