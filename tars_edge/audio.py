@@ -143,7 +143,8 @@ def read_wav(path) -> np.ndarray:
     except FileNotFoundError:
         raise ValueError(f"{path}: no such WAV file") from None
     except (wave.Error, EOFError) as exc:
-        raise ValueError(f"{path}: not a PCM WAV file ({exc}); convert it, e.g. "
+        why = str(exc) or "the file ends before its header does"
+        raise ValueError(f"{path}: not a PCM WAV file ({why}); convert it, e.g. "
                          f"`sox {path.name} -r 16000 -c 1 -b 16 out.wav`") from None
     if width == 1:
         data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
