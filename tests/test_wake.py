@@ -167,8 +167,8 @@ def test_quick_build_writes_a_verified_bundle_and_refuses_on_parity_failure(tmp_
     for variant in ("fp32", "int8", "ternary"):
         b.file("wake", variant)
     detector = WakeDetector.from_bundle(b)
-    detector.process(np.zeros(16000, np.float32))
-    assert detector.time_s == pytest.approx(1.0)
+    detector.process(np.zeros(32000, np.float32))  # 2 s = 25 chunks of 80 ms
+    assert detector.time_s == pytest.approx(2.0)
 
     before = json.loads((tmp_path / "b" / "manifest.json").read_text())
     real = wake_build.ort_stream_probs
