@@ -108,8 +108,9 @@ class WakeDetector:
     def process_features(self, frames: np.ndarray) -> list[WakeHit]:
         """Feed log-mel frames (n, N_MELS) directly (evaluation runs hours of audio this way)."""
         hits = []
-        for score in self.chunk_scores(frames):
-            t = self.time_s
+        first = self._chunks  # chunk_scores advances the clock past every chunk at once
+        for i, score in enumerate(self.chunk_scores(frames)):
+            t = (first + i + 1) * CHUNK_S
             if score >= self.threshold and (
                     self._last_hit is None or t - self._last_hit >= self.refractory_s - 1e-9):
                 self._last_hit = t
