@@ -93,6 +93,9 @@ class ReflexConfig:
     conv_width: int = 4  # bytes seen by the causal conv: about a Cyrillic/Latin syllable
     n_intents: int = 6
     max_tokens: int = 128  # longer texts are cut; they are never reflex material anyway
+    # Readout also takes the per-channel max of the states: a keyword anywhere in the text can
+    # fire a channel that neither the decayed last state nor the diluted mean keeps.
+    max_pool: bool = False
 
     def __post_init__(self):
         assert self.d_embed > 0 and self.d_hidden > 0, "sizes must be positive"
@@ -146,20 +149,25 @@ class ReflexMinGRU(nn.Module):
         self.embed = QuantEmbedding(cfg.vocab_size, cfg.d_embed)
         self.conv = CausalConv(cfg.d_embed, cfg.conv_width)
         self.cell = MinGRU(cfg.d_embed, cfg.d_hidden)
-        self.intent_head = QuantLinear(2 * cfg.d_hidden, cfg.n_intents)
-        self.confidence_head = QuantLinear(2 * cfg.d_hidden, 1)
+        readout = (3 if cfg.max_pool else 2) * cfg.d_hidden
+        self.intent_head = QuantLinear(readout, cfg.n_intents)
+        self.confidence_head = QuantLinear(readout, 1)
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         c = self.cfg
-        return (
+        state = (
             torch.zeros(batch, c.conv_width - 1, c.d_embed),
             torch.zeros(batch, c.d_hidden),
             torch.zeros(batch, c.d_hidden),
             torch.zeros(batch, 1),
         )
+        # With max_pool: the running max of the states so far (−inf before the first byte).
+        return (*state, torch.full((batch, c.d_hidden), -torch.inf)) if c.max_pool else state
 
-    def heads(self, last: torch.Tensor, mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r = torch.cat([last, mean], dim=-1)
+    def heads(
+        self, last: torch.Tensor, mean: torch.Tensor, peak: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r = torch.cat([last, mean] if peak is None else [last, mean, peak], dim=-1)
         return self.intent_head(r), self.confidence_head(r).squeeze(-1)
 
     def _inputs(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -175,15 +183,19 @@ class ReflexMinGRU(nn.Module):
             lengths = torch.full((b,), t)
         valid = (torch.arange(t)[None, :] < lengths[:, None]).unsqueeze(-1)
         mean = (states * valid).sum(1) / lengths[:, None]
-        return self.heads(states[torch.arange(b), lengths - 1], mean)
+        peak = states.masked_fill(~valid, -torch.inf).amax(1) if self.cfg.max_pool else None
+        return self.heads(states[torch.arange(b), lengths - 1], mean, peak)
 
     def step(self, token: torch.Tensor, state: tuple[torch.Tensor, ...]):
         """token (B,), state -> (logits, conf_logit, state') after one more byte."""
-        window, h, total, count = state
+        window, h, total, count = state[:4]
         u, window = self.conv.step(self.embed(token), window)
         h = self.cell.step(F.silu(u), h)
         total, count = total + h, count + 1
-        return (*self.heads(h, total / count), (window, h, total, count))
+        if not self.cfg.max_pool:
+            return (*self.heads(h, total / count), (window, h, total, count))
+        peak = torch.maximum(state[4], h)
+        return (*self.heads(h, total / count, peak), (window, h, total, count, peak))
 
 
 class ReflexGraph(nn.Module):
@@ -203,6 +215,10 @@ class ReflexGraph(nn.Module):
         states = self.model.cell(self.model._inputs(tokens), h0, chunk=self.CHUNK)
         last = length - 1
         mean = states.cumsum(dim=1).index_select(1, last).squeeze(1) / length.to(states.dtype)
-        logits, conf_logit = self.model.heads(states.index_select(1, last).squeeze(1), mean)
+        peak = None
+        if self.model.cfg.max_pool:  # max over the real bytes only, not the padding
+            pad = torch.arange(states.shape[1])[None, :, None] >= length[:, None, None]
+            peak = states.masked_fill(pad, -torch.inf).amax(dim=1)
+        logits, conf_logit = self.model.heads(states.index_select(1, last).squeeze(1), mean, peak)
         return logits, torch.sigmoid(conf_logit)
 

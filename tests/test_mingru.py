@@ -1,6 +1,7 @@
 """MinGRU: the closed-form scan (ONNX), the loop scan (training) and the one-step recurrence
 (streaming) compute the same states; the reflex model agrees across its three forms."""
 
+import pytest
 import torch
 
 from tars_export.mingru import MinGRU, ReflexConfig, ReflexGraph, ReflexMinGRU
@@ -52,14 +53,17 @@ def _check_reflex_forms(model: ReflexMinGRU):
             torch.testing.assert_close(g_conf, torch.sigmoid(conf), atol=1e-5, rtol=1e-4)
 
 
-def test_reflex_batched_step_and_graph_agree():
+@pytest.mark.parametrize("max_pool", [False, True])
+def test_reflex_batched_step_and_graph_agree(max_pool):
+    """With max_pool the padding must not win the max (the graph masks it; the batch too)."""
     torch.manual_seed(2)
-    _check_reflex_forms(ReflexMinGRU(ReflexConfig()).eval())
+    _check_reflex_forms(ReflexMinGRU(ReflexConfig(max_pool=max_pool)).eval())
 
 
-def test_quantized_schemes_keep_the_forms_equivalent():
+@pytest.mark.parametrize("max_pool", [False, True])
+def test_quantized_schemes_keep_the_forms_equivalent(max_pool):
     torch.manual_seed(3)
     for scheme in ("int8", "ternary"):
-        model = ReflexMinGRU(ReflexConfig()).eval()
+        model = ReflexMinGRU(ReflexConfig(max_pool=max_pool)).eval()
         set_scheme(model, scheme, embeddings="int8")
         _check_reflex_forms(model)
