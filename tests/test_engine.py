@@ -353,8 +353,7 @@ def test_cli_ask_answers_with_tier_core(core_bundle, tmp_path):
                 if not dest.exists():
                     os.symlink(src_root / entry["path"], dest)
     (bundle / "manifest.json").write_text(json.dumps(manifest))
-    exe = shutil.which("tars-edge") or "tars-edge"
-    out = subprocess.run([exe, "ask", "--json", "--tier", "core", "--max-tokens", "24",
+    out = subprocess.run([sys.executable, "-m", "tars_edge.cli", "ask", "--json", "--tier", "core", "--max-tokens", "24",
                           "--bundle", str(bundle), "--state-dir", str(tmp_path / "state"),
                           "--socket", str(tmp_path / "none.sock"),
                           "explain how photosynthesis works"],
