@@ -4,14 +4,20 @@ prefill of a 1.3 KB persona + turn vs the turn alone (what the prefix-state cach
 
     python bench/core_fullsize_timing.py        # needs the export extras (torch, onnx)
 """
-import time, numpy as np, torch, tempfile
+import tempfile
+import time
 from pathlib import Path
+
+import numpy as np
+import torch
+
 import tars_export.core_build as cb
-from tars_export.train_core import CoreTrainConfig
-from tars_export.core import TarsCore
-from tars_edge.engine.sessions import open_session
 from tars_edge import tokenizer
+from tars_edge.engine.sessions import open_session
 from tars_edge.persona import DEFAULT_PERSONA
+from tars_export.core import TarsCore
+from tars_export.train_core import CoreTrainConfig
+
 torch.manual_seed(0); torch.set_num_threads(1)
 cfg = CoreTrainConfig().model
 m = TarsCore(cfg).eval()

@@ -142,6 +142,7 @@ def build_models(out_dim: int, in_dim: int, names: list[str], folder: Path, seed
     import onnx
     import torch
     from onnx import TensorProto, helper, numpy_helper
+
     from tars_export.quant import QuantLinear, quantize_onnx_weights
 
     torch.manual_seed(seed)

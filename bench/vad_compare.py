@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tars_edge_sensors.voice.vad import EnergyVad, SileroVad, VadSettings, frame_levels
 from tqdm import tqdm
 
 from tars_edge.audio import FRAME_SAMPLES, SAMPLE_RATE, read_wav
+from tars_edge_sensors.voice.vad import EnergyVad, SileroVad, VadSettings, frame_levels
 
 QUESTIONS = ["what time is it?", "set a timer for ten minutes",
              "how much memory is free right now?", "remember that the key is under the mat"]

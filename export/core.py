@@ -230,7 +230,7 @@ class TarsCoreBlock(nn.Module):
         super().__init__()
         self.cfg = cfg
         c = cfg
-        e, n = c.d_inner, c.d_state
+        e = c.d_inner
         self.norm = RMSNorm(c.d_model)
         self.in_proj = QuantLinear(c.d_model, c.conv_channels + e + c.n_ssd_heads + c.shift_channels,
                                    bias=False)

@@ -29,6 +29,9 @@ import onnx
 import onnx.numpy_helper
 import onnxruntime as ort
 import torch
+from tqdm import tqdm
+
+from tars_edge import tokenizer
 from tars_export import corpus
 from tars_export.bundle_writer import put_model
 from tars_export.core import CoreConfig, PrefillGraph, StepGraph, TarsCore, VerifyGraph
@@ -49,9 +52,6 @@ from tars_export.train_core import (
     train_all,
 )
 from tars_export.verify import VerificationError, check_parity
-from tqdm import tqdm
-
-from tars_edge import tokenizer
 
 PARITY_TOLERANCE = 1e-3  # max |Δ| of logits, hidden and states, ONNX Runtime vs PyTorch (issue #3)
 GREEDY_TOKENS = 200

@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
+
 from tars_export.bundle_writer import put_model
 from tars_export.verify import VerificationError
-from tqdm import tqdm
 
 NAME = "all-minilm-l6-v2"
 DIM = 384

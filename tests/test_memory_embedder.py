@@ -4,11 +4,11 @@ manifest entry, held-out recall@1 through the runtime, and a failing export writ
 import numpy as np
 import pytest
 from conftest import MODELS
-from tars_export import embedder as embedder_build
-from tars_export.verify import VerificationError
 
 from tars_edge.bundle import Bundle
 from tars_edge.memory import Embedder, MemoryStore, VectorMemory
+from tars_export import embedder as embedder_build
+from tars_export.verify import VerificationError
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from onnx import TensorProto, helper, numpy_helper
+from torch import nn
+
 from tars_export.quant import (
     DEFAULT_EXECUTION,
     METADATA_KEY,
@@ -36,7 +38,6 @@ from tars_export.quant import (
     ternary_quantize,
     unpack_ternary,
 )
-from torch import nn
 
 torch.set_num_threads(2)
 

@@ -6,14 +6,13 @@ import json
 import numpy as np
 import onnx
 import pytest
+from conftest import MODELS
 from onnx import numpy_helper
 
 from tars_edge.bundle import Bundle
 from tars_edge.reflex import ReflexClassifier
 from tars_export import intents, reflex_build
 from tars_export.verify import VerificationError
-
-from conftest import MODELS
 
 
 @pytest.fixture(scope="module")

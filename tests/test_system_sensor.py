@@ -9,10 +9,10 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tars_edge_sensors.system import Alarm, Reading, SystemSensor, SystemWatch, read_system
 from test_daemon_e2e import Conn, DaemonProcess
 
 from tars_edge.config import ConfigError
+from tars_edge_sensors.system import Alarm, Reading, SystemSensor, SystemWatch, read_system
 
 DEFAULTS = {name: key.default for name, key in SystemSensor.CONFIG.items()}
 

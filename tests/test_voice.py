@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tars_edge.audio import FRAME_SAMPLES, SAMPLE_RATE, read_wav, write_wav
 from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone, RingBuffer
 from tars_edge_sensors.voice.stt import SpeechToText, SttUnavailable, default_model_path
 from tars_edge_sensors.voice.tts import Speaker
 from tars_edge_sensors.voice.vad import EnergyVad, VadSettings
-
-from tars_edge.audio import FRAME_SAMPLES, SAMPLE_RATE, read_wav, write_wav
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLE = Path(os.environ.get("TARS_EDGE_TEST_BUNDLE", REPO / "models"))
@@ -245,10 +245,9 @@ def test_listen_without_a_microphone_exits_non_zero_with_the_line(tmp_path):
 
 
 def test_voice_plugin_reports_no_device_and_keeps_retrying():
+    from tars_edge.plugins.api import SensorContext
     from tars_edge_sensors.voice.listen import VOICE_CONFIG
     from tars_edge_sensors.voice.plugin import VoiceSensor
-
-    from tars_edge.plugins.api import SensorContext
 
     sent: list[dict] = []
     stopping = threading.Event()
@@ -388,12 +387,11 @@ def test_microphone_is_muted_while_the_reply_is_spoken(tmp_path):
     """A live source (a paced ring buffer) hears the reply's echo while TARS speaks: those
     frames are dropped, so the echo of "hey TARS ..." does not wake it again. The same audio
     after the mute is over does."""
-    from tars_edge_sensors.voice.listen import voice_config
-    from tars_edge_sensors.voice.plugin import build_pipeline, load_wake_detector
-
     from tars_edge.bundle import Bundle
     from tars_edge.config import load_config
     from tars_edge.daemon import Assistant
+    from tars_edge_sensors.voice.listen import voice_config
+    from tars_edge_sensors.voice.plugin import build_pipeline, load_wake_detector
 
     question = room(np.concatenate([silence(1.0), speech(tmp_path, "hey TARS, what time is it?"),
                                     silence(2.0)]))
@@ -434,13 +432,12 @@ def test_microphone_is_muted_while_the_reply_is_spoken(tmp_path):
 def test_a_pause_shorter_than_the_hangover_does_not_cut_the_question(tmp_path):
     """STT starts early in the 0.5 s pause (longer than stt_early_s); the user goes on, so that
     text is discarded and the answer is about the whole question."""
-    from tars_edge_sensors.voice.listen import voice_config
-    from tars_edge_sensors.voice.plugin import build_pipeline, load_wake_detector
-    from tars_edge_sensors.voice.source import WavSource
-
     from tars_edge.bundle import Bundle
     from tars_edge.config import load_config
     from tars_edge.daemon import Assistant
+    from tars_edge_sensors.voice.listen import voice_config
+    from tars_edge_sensors.voice.plugin import build_pipeline, load_wake_detector
+    from tars_edge_sensors.voice.source import WavSource
 
     wav = recording(tmp_path, "pause.wav", silence(1.0),
                     trim(speech(tmp_path, "hey TARS, set a timer")), silence(0.45),

@@ -12,10 +12,9 @@ import sys
 import threading
 from collections.abc import Callable
 
+from tars_edge.config import SENSOR_KEYS, Config, check_section
 from tars_edge_sensors.voice.plugin import VOICE_CONFIG, build_pipeline, load_wake_detector
 from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone, WavSource
-
-from tars_edge.config import SENSOR_KEYS, Config, check_section
 
 
 def voice_config(config: Config) -> dict:

@@ -26,12 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from tars_edge.audio import SAMPLE_RATE
 from tars_edge_sensors.voice.source import RingBuffer
 from tars_edge_sensors.voice.stt import SpeechToText, SttUnavailable
 from tars_edge_sensors.voice.tts import Speaker
 from tars_edge_sensors.voice.vad import Endpoint, EnergyVad
-
-from tars_edge.audio import SAMPLE_RATE
 
 Emit = Callable[[dict], None]
 Ask = Callable[[str], dict]

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tars_edge.config import Key
+from tars_edge.plugins.api import Sensor, SensorContext
 from tars_edge_sensors.voice.pipeline import VoicePipeline, VoiceSettings
 from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone, WavSource
 from tars_edge_sensors.voice.stt import SpeechToText
 from tars_edge_sensors.voice.tts import DEFAULT_TTS_COMMAND, Speaker
 from tars_edge_sensors.voice.vad import VadSettings, make_vad
-
-from tars_edge.config import Key
-from tars_edge.plugins.api import Sensor, SensorContext
 
 # The keys of [sensors.voice]; docs/config.md and docs/voice.md document exactly these.
 VOICE_CONFIG: dict[str, Key] = {

@@ -72,12 +72,11 @@ def measure_stt(stt, folder: Path, progress: bool) -> dict:
 
 
 def measure_latency(bundle: Bundle, stt, folder: Path, progress: bool) -> dict:
+    from tars_edge.config import load_config
+    from tars_edge.daemon import Assistant
     from tars_edge_sensors.voice.listen import voice_config
     from tars_edge_sensors.voice.plugin import build_pipeline, load_wake_detector
     from tars_edge_sensors.voice.source import WavSource
-
-    from tars_edge.config import load_config
-    from tars_edge.daemon import Assistant
 
     lead_s = 1.0
     spoken = _espeak(QUESTION, folder)
@@ -129,9 +128,8 @@ def measure_latency(bundle: Bundle, stt, folder: Path, progress: bool) -> dict:
 
 
 def run(bundle: Bundle, progress: bool = True) -> dict:
-    from tars_edge_sensors.voice.stt import SpeechToText
-
     from tars_edge.benchmarks import wake as wake_bench
+    from tars_edge_sensors.voice.stt import SpeechToText
 
     results: dict = wake_bench.run(bundle, progress)  # wake_rtf, wake_cpu_pct (no espeak needed)
     if shutil.which("espeak-ng") is None:
