@@ -4,8 +4,10 @@ the PyTorch step recurrence over the whole clip (export parity and streaming == 
 check), evaluate each written file on held-out voices and phrases through the runtime's
 :class:`tars_edge.wake.WakeDetector`, choose the threshold, and write the bundle.
 
-Threshold choice: on a *calibration* set (every second held-out wake utterance and a separate
-30-minute held-out negative stream) the lowest threshold with no false accept; the numbers
+Threshold and smoothing choice: on a *calibration* set (every second held-out wake utterance and
+a separate 1-hour held-out negative stream), for each smoothing in :data:`SMOOTHING_CHOICES`
+the lowest threshold with no false accept, and the smoothing whose threshold misses the fewest
+calibration wake utterances; the numbers
 reported are on the *test* set (the other held-out wake utterances and a ≥ 1 hour held-out
 negative stream), so the threshold was not fitted on the figures it is judged by.
 """
@@ -28,7 +30,7 @@ from tars_export.wake import STATE_NAMES, WakeMinGRU, WakeStreamGraph
 from tqdm import tqdm
 
 from tars_edge import audio
-from tars_edge.wake import CHUNK_S, WakeDetector, hits_from_scores
+from tars_edge.wake import CHUNK_S, WakeDetector, hits_from_scores, smoothed_scores
 
 PARITY_TOLERANCE = 1e-4  # max |Δ probability|, ONNX Runtime streaming vs PyTorch recurrence
 TARGET_FRR = 0.05
@@ -36,6 +38,7 @@ TARGET_FA_PER_HOUR = 1.0
 REFRACTORY_S = 2.0
 HIT_WINDOW_S = (-0.3, 1.0)  # a wake utterance counts as detected by a hit in this window
                             # around the phrase end
+SMOOTHING_CHOICES = (1, 2, 3)  # step probabilities averaged per score (tars_edge.wake)
 DEPLOY_PREFERENCE = ("ternary", "int8")  # smallest first, among those that meet the target
 THRESHOLDS = sorted({round(float(t), 4) for t in np.concatenate([
     np.arange(0.05, 0.95, 0.05), np.arange(0.95, 0.995, 0.005), [0.995, 0.997, 0.998, 0.999]])})
@@ -89,37 +92,48 @@ def torch_probs(model: WakeMinGRU, frames: np.ndarray) -> np.ndarray:
 
 
 def detector_for(path: Path, spec: dict) -> WakeDetector:
-    return WakeDetector(path, spec, threshold=1.0, refractory_s=REFRACTORY_S)
+    return WakeDetector(path, spec, threshold=1.0, refractory_s=REFRACTORY_S, smoothing_steps=1)
 
 
-def positive_peaks(detector: WakeDetector, positives: list) -> np.ndarray:
-    """Per held-out wake utterance: the highest chunk score inside the hit window."""
-    peaks = []
+def positive_probs(detector: WakeDetector, positives: list) -> list[np.ndarray]:
+    """Per held-out wake utterance (fresh state each): its raw step probabilities."""
+    out = []
     for item in positives:
         detector.reset()
-        scores = np.array(detector.chunk_scores(audio.log_mel(item.pcm)))
+        out.append(detector.step_probabilities(audio.log_mel(item.pcm)))
+    return out
+
+
+def positive_peaks(probs: list[np.ndarray], positives: list, smoothing: int) -> np.ndarray:
+    """Per held-out wake utterance: the highest (smoothed) chunk score inside the hit window."""
+    peaks = []
+    for p, item in zip(probs, positives):
+        scores = smoothed_scores(p, smoothing)
         t = (np.arange(len(scores)) + 1) * CHUNK_S
         inside = (t >= item.end_s + HIT_WINDOW_S[0]) & (t <= item.end_s + HIT_WINDOW_S[1])
         peaks.append(scores[inside].max(initial=0.0))
     return np.array(peaks)
 
 
-def stream_scores(detector: WakeDetector, pieces: list[np.ndarray]) -> np.ndarray:
-    """Chunk scores over a continuous stream (state carried across pieces)."""
+def stream_probs(detector: WakeDetector, pieces: list[np.ndarray]) -> np.ndarray:
+    """Raw step probabilities over a continuous stream (state carried across pieces)."""
     detector.reset()
-    scores = []
-    for piece in pieces:
-        scores += detector.chunk_scores(audio.log_mel(piece))
-    return np.array(scores)
+    parts = [detector.step_probabilities(audio.log_mel(p)) for p in pieces]
+    return np.concatenate([p for p in parts if len(p)])
 
 
-def clip_peaks(detector: WakeDetector, clips: list) -> np.ndarray:
-    """Highest chunk score of each clip, fresh state per clip."""
-    peaks = []
+def clip_probs(detector: WakeDetector, clips: list) -> list[np.ndarray]:
+    """Raw step probabilities of each clip, fresh state per clip."""
+    out = []
     for pcm, _text in clips:
         detector.reset()
-        peaks.append(max(detector.chunk_scores(audio.log_mel(pcm)), default=0.0))
-    return np.array(peaks)
+        out.append(detector.step_probabilities(audio.log_mel(pcm)))
+    return out
+
+
+def clip_peaks(probs: list[np.ndarray], smoothing: int) -> np.ndarray:
+    """Highest (smoothed) chunk score of each clip."""
+    return np.array([smoothed_scores(p, smoothing).max(initial=0.0) for p in probs])
 
 
 def roc(peaks: np.ndarray, scores: np.ndarray, hours: float,
@@ -141,21 +155,42 @@ def choose_threshold(calib: list[dict]) -> float:
 
 
 def evaluate(path: Path, spec: dict, data) -> dict:
+    """Raw probabilities are recorded once through the runtime detector; each smoothing is then
+    replayed with the detector's own :func:`smoothed_scores`. Threshold and smoothing are chosen
+    on the calibration half and stream only."""
     det = detector_for(path, spec)
-    peaks = positive_peaks(det, data.eval_positives)
-    calib_idx, test_idx = np.arange(0, len(peaks), 2), np.arange(1, len(peaks), 2)
+    pos = positive_probs(det, data.eval_positives)
     sr = audio.SAMPLE_RATE
     calib_h = sum(len(p) for p in data.calib_negative) / sr / 3600
     test_h = sum(len(p) for p in data.test_negative) / sr / 3600
-    calib = roc(peaks[calib_idx], stream_scores(det, data.calib_negative), calib_h)
-    test_scores = stream_scores(det, data.test_negative)
-    test = roc(peaks[test_idx], test_scores, test_h, clip_peaks(det, data.confusables))
-    thr = choose_threshold(calib)
+    calib_probs = stream_probs(det, data.calib_negative)
+    test_probs = stream_probs(det, data.test_negative)
+    conf = clip_probs(det, data.confusables)
+    calib_idx, test_idx = np.arange(0, len(pos), 2), np.arange(1, len(pos), 2)
+    by_smoothing = {}
+    for k in SMOOTHING_CHOICES:
+        peaks = positive_peaks(pos, data.eval_positives, k)
+        calib = roc(peaks[calib_idx], smoothed_scores(calib_probs, k), calib_h)
+        test = roc(peaks[test_idx], smoothed_scores(test_probs, k), test_h, clip_peaks(conf, k))
+        thr = choose_threshold(calib)
+        calib_at = next(r for r in calib if r["threshold"] == thr)
+        by_smoothing[k] = {"threshold": thr, "calibration_frr": calib_at["frr"],
+                           "calibration_roc": calib, "roc": test}
+    k = min(SMOOTHING_CHOICES, key=lambda k: (by_smoothing[k]["calibration_frr"], k))
+    chosen = by_smoothing[k]
+    thr, test = chosen["threshold"], chosen["roc"]
     at = next(r for r in test if r["threshold"] == thr)
-    return {"threshold": thr, "frr": at["frr"], "fa_per_hour": at["fa_per_hour"],
+    per_k = {}
+    for j, b in by_smoothing.items():
+        t_at = next(r for r in b["roc"] if r["threshold"] == b["threshold"])
+        per_k[str(j)] = {"threshold": b["threshold"], "calibration_frr": b["calibration_frr"],
+                         "test_frr": t_at["frr"], "test_fa_per_hour": t_at["fa_per_hour"]}
+    return {"threshold": thr, "smoothing_steps": k, "frr": at["frr"],
+            "fa_per_hour": at["fa_per_hour"],
             "confusable_fire_rate": at.get("confusable_fire_rate"),
             "confusable_utterances": len(data.confusables),
-            "roc": test, "calibration_roc": calib, "test_hours": round(test_h, 3),
+            "roc": test, "calibration_roc": chosen["calibration_roc"], "by_smoothing": per_k,
+            "test_hours": round(test_h, 3),
             "calibration_hours": round(calib_h, 3), "test_positives": len(test_idx),
             "calibration_positives": len(calib_idx),
             "meets_target": bool(at["frr"] <= TARGET_FRR and at["fa_per_hour"] <= TARGET_FA_PER_HOUR)}
@@ -222,6 +257,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 model_metrics.setdefault(key, {})[variant] = value
         entry = {**spec, "deployed": deployed,
                  "thresholds": {"wake": per_variant[deployed]["threshold"]},
+                 "smoothing_steps": per_variant[deployed]["smoothing_steps"],
                  "metrics": model_metrics}
         quantization = {
             "fp32": {"linear": "fp32"},

@@ -19,7 +19,7 @@ from tars_export.wake import WakeConfig, WakeMinGRU
 
 from tars_edge import audio
 from tars_edge.bundle import Bundle
-from tars_edge.wake import WakeDetector, WakeHit, hits_from_scores
+from tars_edge.wake import WakeDetector, WakeHit, hits_from_scores, smoothed_scores
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                   reason="espeak-ng is not installed (apt-get install espeak-ng)")
@@ -79,6 +79,24 @@ def test_hits_respect_threshold_and_refractory():
     assert hits_from_scores(scores, threshold=0.99, refractory_s=1.0) == []
 
 
+def test_smoothing_averages_the_steps_before_and_streams_exactly():
+    probs = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.4]], np.float32)
+    np.testing.assert_array_equal(smoothed_scores(probs, 1), np.float32([1.0, 1.0, 0.4]))
+    # step means with one zero before the stream: 0, .5, 1, .5, .1, .3
+    np.testing.assert_allclose(smoothed_scores(probs, 2), [0.5, 1.0, 0.3], rtol=1e-6)
+    # three steps: 0, 1/3, 2/3, 2/3, 0.4, 0.2
+    np.testing.assert_allclose(smoothed_scores(probs, 3), [1 / 3, 2 / 3, 0.4], rtol=1e-6)
+    rng = np.random.default_rng(0)
+    many = rng.random((50, 2)).astype(np.float32)
+    for k in (1, 2, 3, 5):
+        whole = smoothed_scores(many, k)
+        recent, parts = np.zeros(k - 1, np.float32), []
+        for row in many:  # chunk by chunk, the last k - 1 steps carried, as the detector does
+            parts.append(smoothed_scores(row[None], k, recent)[0])
+            recent = np.concatenate([recent, row])[len(recent) + 2 - (k - 1):]
+        np.testing.assert_array_equal(np.array(parts), whole)
+
+
 # ------------------------------------------------------------------ the committed bundle
 
 
@@ -96,6 +114,7 @@ def test_manifest_entry(bundle):
     assert 0 < spec["thresholds"]["wake"] < 1 and spec["refractory_s"] > 0
     assert spec["metrics"]["params"] <= 50_000
     assert [s["name"] for s in spec["states"]] == ["conv", "h1", "h2"]
+    assert spec.get("smoothing_steps", 1) in wake_build.SMOOTHING_CHOICES
     for variant in ("fp32", "int8", "ternary"):
         assert spec["metrics"]["parity_max_abs"][variant] <= 1e-4
         assert spec["metrics"]["test_hours"][variant] >= 1.0
@@ -118,6 +137,20 @@ def test_detector_streaming_equals_batch(bundle, sizes, seed):
     assert len(batch) == len(pcm) // audio.FRAME_SAMPLES
     assert streamed.time_s == pytest.approx(whole.time_s)
     assert scores[-1] == pytest.approx(batch[-1], abs=1e-4)
+
+
+@pytest.mark.parametrize("smoothing", [1, 2, 3])
+def test_detector_scores_are_the_evaluations_replay(bundle, smoothing):
+    """The build evaluates smoothings by replaying ``smoothed_scores`` over raw probabilities;
+    the detector, streaming in odd block sizes, must produce exactly those scores."""
+    pcm = np.random.default_rng(smoothing).standard_normal(40_000).astype(np.float32) * 0.05
+    raw = WakeDetector.from_bundle(bundle).step_probabilities(audio.log_mel(pcm))
+    want = smoothed_scores(raw, smoothing)
+    det = WakeDetector(bundle.file("wake"), bundle.model("wake"), smoothing_steps=smoothing)
+    got, mel = [], audio.log_mel(pcm)
+    for i in range(0, len(mel), 13):
+        got += det.chunk_scores(mel[i: i + 13])
+    np.testing.assert_array_equal(np.array(got, np.float32), want)
 
 
 def _speak(tmp_path, text: str, voice: str, speed: int = 160, pitch: int = 50) -> np.ndarray:
