@@ -18,7 +18,7 @@ from tars_export.verify import VerificationError
 from tars_export.wake import WakeConfig, WakeMinGRU
 
 from tars_edge import audio
-from tars_edge.bundle import Bundle
+from tars_edge.bundle import Bundle, BundleError
 from tars_edge.wake import WakeDetector, WakeHit, hits_from_scores, smoothed_scores
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -151,6 +151,12 @@ def test_detector_scores_are_the_evaluations_replay(bundle, smoothing):
     for i in range(0, len(mel), 13):
         got += det.chunk_scores(mel[i: i + 13])
     np.testing.assert_array_equal(np.array(got, np.float32), want)
+
+
+def test_bad_smoothing_in_the_manifest_is_one_clear_error(bundle):
+    spec = {**bundle.model("wake"), "smoothing_steps": 0}
+    with pytest.raises(BundleError, match="smoothing_steps must be >= 1"):
+        WakeDetector(bundle.file("wake"), spec)
 
 
 def _speak(tmp_path, text: str, voice: str, speed: int = 160, pitch: int = 50) -> np.ndarray:
