@@ -102,14 +102,17 @@ class ServedDaemon:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def send_signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
 
-    def stop(self, timeout: float = 60.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         return self.proc.wait(timeout)
 
     def log(self) -> str:

@@ -1,10 +1,12 @@
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "models"
+sys.path.insert(0, str(REPO / "bench"))  # the daemon harness in bench/reliability.py
 
 
 @pytest.fixture

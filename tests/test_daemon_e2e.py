@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -23,9 +22,9 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Self
 
 import pytest
+from reliability import LineClient, ServedDaemon
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLE = Path(os.environ.get("TARS_EDGE_TEST_BUNDLE", REPO / "models"))
@@ -81,81 +80,24 @@ sys.exit(serve(config, overrides, core_factory=SlowCore))
 
 
 # ---- a daemon process -----------------------------------------------------------------------------
-class DaemonProcess:
-    def __init__(self, root: Path, config: str = "", slow_core: bool = False):
-        root.mkdir(parents=True, exist_ok=True)
-        self.root = root
-        self.socket = root / "tars.sock"
-        self.state = root / "state"
-        self.config = root / "config.toml"
-        self.config.write_text(config)
-        self.logfile = root / "daemon.log"
-        self.slow_core = slow_core
-        self.proc: subprocess.Popen | None = None
-        self.env = {**os.environ, "XDG_CONFIG_HOME": str(root / "xdg"),
-                    "XDG_RUNTIME_DIR": str(root / "run"), "PYTHONUNBUFFERED": "1"}
-        self.env.pop("TARS_EDGE_CONFIG", None)
+class DaemonProcess(ServedDaemon):
+    """bench/reliability.py's daemon with the tests' bundle and an empty default config.
+    ``launcher``: a script run instead of `tars-edge serve`, given CONFIG SOCKET STATE BUNDLE
+    (``slow_core``: the scripted slow core)."""
 
-    def command(self) -> list[str]:
-        if self.slow_core:
-            launcher = self.root / "launch_slow_core.py"
-            launcher.write_text(SLOW_CORE_LAUNCHER)
-            return [sys.executable, str(launcher), str(self.config), str(self.socket),
-                    str(self.state), str(BUNDLE)]
-        return [sys.executable, "-m", "tars_edge.cli", "serve", "--socket", str(self.socket),
-                "--state-dir", str(self.state), "--config", str(self.config), "--bundle",
-                str(BUNDLE)]
-
-    def start(self, wait: bool = True) -> DaemonProcess:
-        log = open(self.logfile, "ab")  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                     env=self.env, cwd=self.root)
-        log.close()
-        if wait:
-            self.wait_ready()
-        return self
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                with Conn(self.socket, timeout=5) as c:
-                    if "result" in c.call("status"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"daemon not ready in {timeout}s:\n{self.log()}")
-
-    def send_signal(self, sig) -> None:
-        self.proc.send_signal(sig)
-
-    def stop(self, sig=signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
-
-    def log(self) -> str:
-        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+    def __init__(self, root: Path, config: str = "", slow_core: bool = False,
+                 launcher: str | None = None):
+        super().__init__(root, config, bundle=BUNDLE)
+        launcher = SLOW_CORE_LAUNCHER if slow_core else launcher
+        if launcher is not None:
+            script = root / "launch.py"
+            script.write_text(launcher)
+            self.command = [sys.executable, str(script), str(self.config), str(self.socket),
+                            str(self.state), str(BUNDLE)]
 
 
-class Conn:
+class Conn(LineClient):
     """A raw JSON-lines client: sees every notification and every byte."""
-
-    def __init__(self, path: Path, timeout: float = 30.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
-        self.file = self.sock.makefile("rb")
-        self.next_id = 0
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def send(self, method: str, params: dict | None = None, rid=None) -> int:
         if rid is None:
@@ -188,10 +130,6 @@ class Conn:
         reply = self.call(method, params)
         assert "result" in reply, reply
         return reply["result"]
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
 
 
 def code(reply: dict) -> int:
@@ -510,7 +448,7 @@ def test_sigterm_during_a_streaming_answer(tmp_path):
 def test_socket_mode_stale_socket_and_a_second_daemon(tmp_path):
     d = DaemonProcess(tmp_path / "own").start()
     assert stat.S_IMODE(os.stat(d.socket).st_mode) == 0o660
-    second = subprocess.run(d.command(), check=False, capture_output=True, text=True, timeout=60, env=d.env)
+    second = subprocess.run(d.command, check=False, capture_output=True, text=True, timeout=60, env=d.env)
     assert second.returncode == 2
     assert f"another tars-edge daemon (pid {d.proc.pid})" in second.stderr
     assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
@@ -523,7 +461,7 @@ def test_socket_mode_stale_socket_and_a_second_daemon(tmp_path):
 
 def test_bad_config_is_one_line(tmp_path):
     d = DaemonProcess(tmp_path / "bad", "[daemon]\nmax_line_byte = 5\n")
-    done = subprocess.run(d.command(), check=False, capture_output=True, text=True, timeout=60, env=d.env)
+    done = subprocess.run(d.command, check=False, capture_output=True, text=True, timeout=60, env=d.env)
     assert done.returncode == 2
     assert done.stderr.strip() == (f"tars-edge: {d.config}: daemon.max_line_byte: unknown key "
                                    "(did you mean 'max_line_bytes'?)")

@@ -11,7 +11,6 @@ import itertools
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -97,12 +96,6 @@ class NotifyCollector:
         self.sock.close()
 
 
-class BlockingDaemon(DaemonProcess):
-    def command(self) -> list[str]:
-        launcher = self.root / "launch_blocking.py"
-        launcher.write_text(BLOCKING_LAUNCHER)
-        return [sys.executable, str(launcher), str(self.config), str(self.socket),
-                str(self.state), str(BUNDLE)]
 
 
 def notified(d: DaemonProcess, address: str) -> NotifyCollector:
@@ -202,7 +195,7 @@ def test_watchdog_for_another_pid_is_not_pinged_but_ready_still_comes(tmp_path):
 
 
 def test_a_blocked_event_loop_stops_the_pings(tmp_path):
-    d = BlockingDaemon(tmp_path / "blocked")
+    d = DaemonProcess(tmp_path / "blocked", launcher=BLOCKING_LAUNCHER)
     collector = notified(d, str(tmp_path / "notify.sock"))
     block_s = 2.0
     try:

@@ -272,7 +272,7 @@ def test_plugin_events_reach_subscribers(plugins):
             else:  # not "publisher.publisher.hello"
                 assert event["topic"] == "publisher.hello", event
                 # the plugin runs on the daemon's own bundle and state dir (serve --bundle ...)
-                assert event["data"]["bundle"] == str(plugins.command()[-1])
+                assert event["data"]["bundle"] == str(plugins.bundle)
                 assert event["data"]["state_dir"] == str(plugins.state)
         with Conn(plugins.socket) as c:
             entry = sensors_of(c)["publisher"]

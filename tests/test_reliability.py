@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
 import reliability as rel  # bench/reliability.py: the same code the bench runs
 
 BUNDLE = rel.DEFAULT_BUNDLE
