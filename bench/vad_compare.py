@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from tars_edge.audio import FRAME_SAMPLES, SAMPLE_RATE, read_wav
+from tars_edge.audio import SAMPLE_RATE, read_wav
 from tars_edge_sensors.voice.vad import EnergyVad, SileroVad, VadSettings, frame_levels
 
 QUESTIONS = ["what time is it?", "set a timer for ten minutes",
@@ -58,12 +58,7 @@ def true_end_s(speech: np.ndarray) -> float:
 
 def run_one(vad, background: np.ndarray, question: np.ndarray):
     vad.listen(background)
-    vad.begin()
-    for start in range(0, len(question), FRAME_SAMPLES):
-        endpoint = vad.push(question[start:start + FRAME_SAMPLES])
-        if endpoint is not None:
-            return endpoint
-    return vad.finish()
+    return vad.endpoint(question)
 
 
 def main() -> None:

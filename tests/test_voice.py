@@ -68,20 +68,11 @@ def tone(seconds: float, amp: float = 0.3, hz: float = 440.0) -> np.ndarray:
     return (amp * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
-def run_vad(vad: EnergyVad, pcm: np.ndarray):
-    vad.begin()
-    for start in range(0, len(pcm), FRAME_SAMPLES):
-        endpoint = vad.push(pcm[start:start + FRAME_SAMPLES])
-        if endpoint is not None:
-            return endpoint
-    return vad.finish()
-
-
 # ---- VAD on synthetic signals -------------------------------------------------------------------
 def test_vad_silence_is_no_speech_after_the_timeout():
     vad = EnergyVad(VadSettings(start_timeout_s=2.0))
     vad.listen(silence(1.0))
-    endpoint = run_vad(vad, silence(5.0))
+    endpoint = vad.endpoint(silence(5.0))
     assert endpoint.reason == "no_speech" and not endpoint.has_speech
     assert endpoint.decided_s == pytest.approx(2.0, abs=0.03)
 
@@ -89,7 +80,7 @@ def test_vad_silence_is_no_speech_after_the_timeout():
 def test_vad_finds_a_tone_between_silences_and_ends_after_the_hangover():
     vad = EnergyVad(VadSettings(hangover_s=0.6))
     vad.listen(room(silence(2.0)))
-    endpoint = run_vad(vad, room(np.concatenate([silence(0.5), tone(1.0), silence(2.0)])))
+    endpoint = vad.endpoint(room(np.concatenate([silence(0.5), tone(1.0), silence(2.0)])))
     assert endpoint.reason == "silence"
     assert endpoint.speech_start_s == pytest.approx(0.5, abs=0.03)
     assert endpoint.speech_end_s == pytest.approx(1.5, abs=0.03)
@@ -101,10 +92,10 @@ def test_vad_learns_a_noisy_room_and_does_not_call_its_noise_speech():
     vad = EnergyVad(VadSettings(start_timeout_s=3.0))
     vad.listen(noise)
     assert -33 < vad.noise_floor_db < -28
-    assert run_vad(vad, room(silence(4.0), level=0.03, seed=2)).reason == "no_speech"
+    assert vad.endpoint(room(silence(4.0), level=0.03, seed=2)).reason == "no_speech"
     # a voice 20 dB over the same noise is found
     loud = room(np.concatenate([silence(0.4), tone(0.8, amp=0.4), silence(1.5)]), 0.03, seed=3)
-    endpoint = run_vad(vad, loud)
+    endpoint = vad.endpoint(loud)
     assert endpoint.reason == "silence"
     assert endpoint.speech_start_s == pytest.approx(0.4, abs=0.06)
     assert endpoint.speech_end_s == pytest.approx(1.2, abs=0.06)
@@ -114,7 +105,7 @@ def test_vad_ignores_a_click_and_keeps_waiting_for_the_question():
     vad = EnergyVad(VadSettings(min_speech_s=0.25, hangover_s=0.5))
     vad.listen(room(silence(1.0)))
     pcm = room(np.concatenate([tone(0.08), silence(1.0), tone(0.7), silence(1.0)]))
-    endpoint = run_vad(vad, pcm)
+    endpoint = vad.endpoint(pcm)
     assert endpoint.reason == "silence"
     assert endpoint.speech_start_s == pytest.approx(1.08, abs=0.03)
 
@@ -122,7 +113,7 @@ def test_vad_ignores_a_click_and_keeps_waiting_for_the_question():
 def test_vad_stops_a_question_that_never_ends():
     vad = EnergyVad(VadSettings(max_utterance_s=3.0))
     vad.listen(room(silence(1.0)))
-    endpoint = run_vad(vad, tone(6.0))
+    endpoint = vad.endpoint(tone(6.0))
     assert endpoint.reason == "max_length" and endpoint.has_speech
     assert endpoint.decided_s == pytest.approx(3.0, abs=0.03)
 
@@ -130,7 +121,7 @@ def test_vad_stops_a_question_that_never_ends():
 def test_vad_end_of_recording_mid_question():
     vad = EnergyVad()
     vad.listen(room(silence(1.0)))
-    endpoint = run_vad(vad, np.concatenate([silence(0.2), tone(1.0)]))
+    endpoint = vad.endpoint(np.concatenate([silence(0.2), tone(1.0)]))
     assert endpoint.reason == "end_of_stream" and endpoint.has_speech
 
 
@@ -147,11 +138,11 @@ def test_silero_vad_finds_the_end_of_speech_in_loud_noise(tmp_path):
     rng = np.random.default_rng(4)
     vad = SileroVad()
     vad.listen(rng.normal(0, level, 2 * SAMPLE_RATE).astype(np.float32))
-    endpoint = run_vad(vad, (pcm + rng.normal(0, level, len(pcm))).astype(np.float32))
+    endpoint = vad.endpoint((pcm + rng.normal(0, level, len(pcm))).astype(np.float32))
     assert endpoint.reason == "silence"
     assert abs(endpoint.speech_end_s - true_end) < 0.3
     noise_only = rng.normal(0, level, 5 * SAMPLE_RATE).astype(np.float32)
-    assert run_vad(vad, noise_only).reason == "no_speech"
+    assert vad.endpoint(noise_only).reason == "no_speech"
 
 
 def test_every_voice_key_is_documented():

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tars_edge.audio import SAMPLE_RATE
+from tars_edge.audio import FRAME_SAMPLES, SAMPLE_RATE
 
 VAD_FRAME_SAMPLES = 320  # 20 ms
 VAD_FRAME_S = VAD_FRAME_SAMPLES / SAMPLE_RATE
@@ -182,6 +182,16 @@ class Endpointer:
     def finish(self) -> Endpoint:
         """The audio ran out (end of a recording) in the middle of an utterance."""
         return self._end("end_of_stream", self._frames * VAD_FRAME_S)
+
+    def endpoint(self, pcm: np.ndarray) -> Endpoint:
+        """A whole recording, fed in 80 ms chunks as the live pipeline would: where the
+        question it starts with ends (or why none was found)."""
+        self.begin()
+        for start in range(0, len(pcm), FRAME_SAMPLES):
+            found = self.push(pcm[start:start + FRAME_SAMPLES])
+            if found is not None:
+                return found
+        return self.finish()
 
     def _end(self, reason: str, decided: float) -> Endpoint:
         start = self._speech_start
