@@ -20,7 +20,8 @@ from tars_export.verify import VerificationError
 BUILDERS = {
     "reflex": "tars_export.reflex_build:build",
     "embedder": "tars_export.embedder:build",
-    "core": "tars_export.core_build:build",
+    "core": "tars_export.core_build:build",  # and the draft model for the new core
+    "draft": "tars_export.draft_build:build",  # a new draft for the bundle's current core
     "wake": "tars_export.wake_build:build",
 }
 
@@ -35,6 +36,8 @@ def cmd_build_default(args) -> int:
     unknown = [n for n in names if n not in BUILDERS]
     if unknown:
         raise ValueError(f"unknown model(s): {', '.join(unknown)}; known: {', '.join(BUILDERS)}")
+    if "core" in names and "draft" in names:
+        names.remove("draft")  # the core builder trains its own draft model
     out = Path(args.out) if args.out else default_bundle_dir()
     for name in names:
         entry = _builder(name)(out, seed=args.seed, quick=args.quick)

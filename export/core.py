@@ -148,24 +148,22 @@ def segment_sums(log_decay: torch.Tensor) -> torch.Tensor:
     return torch.where(causal, summed, torch.full_like(summed, -torch.inf))
 
 
-def decayed_scan(q, k, v, log_decay, s0, inclusive: bool, chunk: int | None = None,
-                 per_position: bool = False):
+def decayed_scan(q, k, v, log_decay, s0, inclusive: bool, chunk: int | None = None):
     """The one recurrence both paths share, in sequence form::
 
         S_t = exp(log_decay_t) · S_{t−1} + k_t ⊗ v_t          S: (B, H, Dk, Dv)
         y_t = q_t · S_t   (inclusive, SSD)   or   q_t · S_{t−1}   (exclusive, WKV)
 
     q, k (B, T, H, Dk), v (B, T, H, Dv), log_decay (B, T, H) ≤ 0, s0 (B, H, Dk, Dv) ->
-    (y (B, T, H, Dv), S_T, per-position S_t (B, T, H, Dk, Dv) or None).
+    (y (B, T, H, Dv), S_T).
 
     ``chunk=None`` treats the whole sequence as one chunk: (T × T) per head, any T, what the
-    ONNX graphs use. With ``chunk`` (T a multiple of it; training), the quadratic part stays
+    prefill graph uses. With ``chunk`` (T a multiple of it; training), the quadratic part stays
     inside chunks and states are carried between them, so the cost is T·chunk, not T²."""
-    bsz, t, h, dk = k.shape
+    bsz, t, h, _ = k.shape
     n = t if chunk is None else chunk
     nc = 1 if chunk is None else t // chunk
     assert chunk is None or t % chunk == 0, f"T={t} is not a multiple of chunk={chunk}"
-    assert not (per_position and nc > 1), "per-position states need the single-chunk form"
     # (B, nc, n, H, ·) chunked views; ld: (B, nc, H, n)
     qc, kc, vc = (a.reshape(bsz, nc, n, h, a.shape[-1]) for a in (q, k, v))
     ld = log_decay.reshape(bsz, nc, n, h).transpose(2, 3)
@@ -189,12 +187,34 @@ def decayed_scan(q, k, v, log_decay, s0, inclusive: bool, chunk: int | None = No
         state = total[:, c, :, None, None] * state + local[:, c]
     s_in = torch.stack(entering, dim=1)  # (B, nc, H, Dk, Dv)
     y = y + torch.einsum("bcthk,bchkv->bcthv", qc, s_in) * read0.exp().transpose(2, 3).unsqueeze(-1)
-    y = y.reshape(bsz, t, h, v.shape[-1])
-    if not per_position:
-        return y, state, None
-    at = torch.einsum("bhts,bshk,bshv->bthkv", seg[:, 0].exp(), k, v) + (
-        cum[:, 0].exp().transpose(1, 2)[..., None, None] * s0.unsqueeze(1))
-    return y, state, at
+    return y.reshape(bsz, t, h, v.shape[-1]), state
+
+
+def decayed_scan_states(q, k, v, log_decay, s0, inclusive: bool):
+    """:func:`decayed_scan` for the few tokens of a speculative verification, which also needs
+    the state after every position. Same arguments, except that q and k may have a head axis
+    of 1 that broadcasts (the SSD's B and C are shared by its heads); returns (y, S_T,
+    per-position S_t (B, T, H, Dk, Dv)).
+
+    The states come first and y reads them, all in batched MatMuls::
+
+        S_t = Σ_{s≤t} exp(L_t − L_s) k_s ⊗ v_s + exp(L_t) S_0,     L = cumsum(log_decay)
+
+    A graph of few, plain operators: at T ≈ 5 and d_model 192 one ONNX Runtime call costs its
+    operator count, not its FLOPs (docs/engine.md), and the einsum/chunk form of
+    :func:`decayed_scan` exports to several times the step graph's operators. L_t − L_s as a
+    difference of cumulative sums is exact enough over a handful of tokens."""
+    bsz, t, h = log_decay.shape
+    dk, dv = k.shape[-1], v.shape[-1]
+    cum = torch.cumsum(log_decay, dim=1).transpose(1, 2)  # (B, H, T)
+    causal = torch.ones(t, t, dtype=torch.bool, device=k.device).tril()
+    decay = torch.where(causal, cum.unsqueeze(-1) - cum.unsqueeze(-2), -torch.inf).exp()
+    kv = (k.unsqueeze(-1) * v.unsqueeze(-2)).reshape(bsz, t, h, dk * dv).transpose(1, 2)
+    at = decay @ kv + cum.exp().unsqueeze(-1) * s0.reshape(bsz, h, 1, dk * dv)
+    at = at.reshape(bsz, h, t, dk, dv).transpose(1, 2)  # (B, T, H, Dk, Dv)
+    read = at if inclusive else torch.cat([s0.unsqueeze(1), at[:, :-1]], dim=1)
+    y = (q.unsqueeze(-2) @ read).squeeze(-2)
+    return y, at[:, -1], at
 
 
 class RMSNorm(nn.Module):
@@ -290,16 +310,21 @@ class TarsCoreBlock(nn.Module):
         bsz, t, _ = x.shape
         hs, p, n, hw, kd = c.n_ssd_heads, c.ssd_head_dim, c.d_state, c.n_wkv_heads, c.wkv_head_dim
         xbc, z, dt_raw, rkvw = self._split(self.norm(x))
+        if per_position:
+            scan = decayed_scan_states
+        else:
+            def scan(q, k, v, log_decay, s0, inclusive):
+                return (*decayed_scan(q, k, v, log_decay, s0, inclusive, chunk), None)
 
         # SSD: causal depthwise conv with its memory prepended, then the scan
         padded = torch.cat([conv0, xbc.transpose(1, 2)], dim=2)  # (B, C, k−1+T)
         conv = F.conv1d(padded, self.conv_weight.unsqueeze(1), self.conv_bias, groups=c.conv_channels)
         xs, bm, cm, dt, log_a = self._ssd_inputs(conv.transpose(1, 2), dt_raw)
         xh = xs.reshape(bsz, t, hs, p)
-        y, ssd_t, ssd_at = decayed_scan(
-            cm.unsqueeze(2).expand(bsz, t, hs, n), bm.unsqueeze(2).expand(bsz, t, hs, n),
-            xh * dt.unsqueeze(-1), log_a, ssd0, inclusive=True, chunk=chunk,
-            per_position=per_position)
+        q, k = cm.unsqueeze(2), bm.unsqueeze(2)  # one head, shared by all Hs
+        if not per_position:
+            q, k = q.expand(bsz, t, hs, n), k.expand(bsz, t, hs, n)
+        y, ssd_t, ssd_at = scan(q, k, xh * dt.unsqueeze(-1), log_a, ssd0, inclusive=True)
         y = y + xh * self.D.unsqueeze(-1)
         y_ssd = self.ssd_norm(y.reshape(bsz, t, -1) * F.silu(z))
 
@@ -307,8 +332,7 @@ class TarsCoreBlock(nn.Module):
         prev = torch.cat([shift0.unsqueeze(1), rkvw[:, :-1]], dim=1)
         r, k, v, log_w = self._wkv_inputs(rkvw + self.mu * (prev - rkvw))
         rh, kh, vh = (a.reshape(bsz, t, hw, kd) for a in (r, k, v))
-        o, wkv_t, wkv_at = decayed_scan(rh, kh, vh, log_w, wkv0, inclusive=False, chunk=chunk,
-                                        per_position=per_position)
+        o, wkv_t, wkv_at = scan(rh, kh, vh, log_w, wkv0, inclusive=False)
         o = o + (rh * self.u.reshape(hw, kd) * kh).sum(-1, keepdim=True) * vh
         y_wkv = self.wkv_norm(o.reshape(bsz, t, -1))
 
@@ -486,16 +510,3 @@ class PrefillGraph(nn.Module):
     def forward(self, tokens, *states):
         logits, hidden, final, _ = self.model(tokens, list(states))
         return (logits, hidden, *final)
-
-
-class VerifyGraph(nn.Module):
-    """tokens (1, T) + states -> logits, hidden, final states and every position's states
-    (1, T, ...), so a rejected speculation rolls back without re-running anything."""
-
-    def __init__(self, model: TarsCore):
-        super().__init__()
-        self.model = model
-
-    def forward(self, tokens, *states):
-        logits, hidden, final, at = self.model(tokens, list(states), per_position=True)
-        return (logits, hidden, *final, *at)

@@ -1,5 +1,5 @@
-"""Builds the bundle's ``core`` and ``draft`` models: train (or resume from checkpoints), export
-every variant's ``step`` / ``prefill`` / ``verify`` graphs and the draft graph to ONNX, verify
+"""Builds the bundle's ``core`` model: train (or resume from checkpoints), export every
+variant's ``step`` / ``prefill`` graphs to ONNX, verify
 ONNX Runtime against the PyTorch forward of that very variant (logits, hidden and every state
 within ``PARITY_TOLERANCE``; 200-token greedy continuations from 5 prompts identical), measure,
 and only then write the bundle.
@@ -9,11 +9,11 @@ measured too, but not kept):
 
     core.<v>.onnx           step graph     token (1,) + states -> logits (1, 256), hidden (1, D), states'
     core.<v>.prefill.onnx   prefill graph  tokens (1, T) + states -> logits (1, T, 256), hidden (1, T, D), final states
-    core.<v>.verify.onnx    verify graph   as prefill, plus every position's states (1, T, ...)
     core.<v>.weights.npz    the deployed weights (quantized ones as int8 codes + scales), so that
                             CI can rebuild the PyTorch module and check the committed graphs
-    draft.int8.onnx         draft graph    hidden (1, D), token (1,) -> draft_tokens (1, K), draft_logits (1, K, 256)
-    draft.int8.weights.npz
+
+The draft head and the speculative ``verify`` graph are the ``draft`` model, built right after
+by ``tars_export.draft_build`` against the deployed core.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from tqdm import tqdm
 from tars_edge import tokenizer
 from tars_export import corpus
 from tars_export.bundle_writer import put_model
-from tars_export.core import CoreConfig, PrefillGraph, StepGraph, TarsCore, VerifyGraph
-from tars_export.draft import DraftConfig, DraftGraph, DraftHead
+from tars_export.core import CoreConfig, PrefillGraph, StepGraph, TarsCore
+from tars_export.draft import DraftConfig, DraftHead
 from tars_export.quant import (
     QuantEmbedding,
     QuantLinear,
@@ -56,7 +56,7 @@ from tars_export.verify import VerificationError, check_parity
 PARITY_TOLERANCE = 1e-3  # max |Δ| of logits, hidden and states, ONNX Runtime vs PyTorch (issue #3)
 GREEDY_TOKENS = 200
 OPSET = 17
-GRAPHS = {"step": StepGraph, "prefill": PrefillGraph, "verify": VerifyGraph}
+GRAPHS = {"step": StepGraph, "prefill": PrefillGraph}
 QUANT_DESCRIPTION = {
     "fp32": {"scheme": "none"},
     "int8": {"scheme": "int8", "weights": "per-output-channel symmetric", "layers": "linear",
@@ -94,9 +94,6 @@ def graph_io(cfg: CoreConfig, graph: str) -> tuple[list[dict], list[dict]]:
         outputs = [{"name": "logits", "dtype": "float32", "shape": [1, "T", v]},
                    {"name": "hidden", "dtype": "float32", "shape": [1, "T", d]}]
     outputs += [{"name": f"{n}_out", "dtype": "float32", "shape": list(s)} for n, s in specs]
-    if graph == "verify":
-        outputs += [{"name": f"{n}_at", "dtype": "float32", "shape": [1, "T", *s[1:]]}
-                    for n, s in specs]
     return inputs, outputs
 
 
@@ -121,7 +118,6 @@ def export_core_graph(model: TarsCore, graph: str, path: Path) -> None:
     dynamic = {}
     if graph != "step":
         dynamic = {"tokens": {1: "T"}, "logits": {1: "T"}, "hidden": {1: "T"}}
-        dynamic.update({o["name"]: {1: "T"} for o in outputs if o["name"].endswith("_at")})
     with torch.no_grad():
         torch.onnx.export(GRAPHS[graph](plain), (first, *states), str(path), dynamo=False,
                           input_names=[i["name"] for i in inputs],
@@ -129,16 +125,6 @@ def export_core_graph(model: TarsCore, graph: str, path: Path) -> None:
                           dynamic_axes=dynamic or None, opset_version=OPSET,
                           do_constant_folding=False)
     _quantize_file(model, path, prefix="model.")
-
-
-def export_draft_graph(draft: DraftHead, path: Path) -> None:
-    plain = _plain_copy(draft)
-    with torch.no_grad():
-        torch.onnx.export(DraftGraph(plain), (torch.zeros(1, draft.cfg.d_model), torch.tensor([65])),
-                          str(path), dynamo=False, input_names=["hidden", "token"],
-                          output_names=["draft_tokens", "draft_logits"], opset_version=OPSET,
-                          do_constant_folding=False)
-    _quantize_file(draft, path, prefix="head.")
 
 
 def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -169,12 +155,14 @@ def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def _quantize_file(module: torch.nn.Module, path: Path, prefix: str) -> None:
+def _quantize_file(module: torch.nn.Module, path: Path, prefix: str,
+                   names: dict[str, str] | None = None) -> None:
     """Rewrite the quantized modules' weights of an exported fp32 graph (then compact its
-    names, every variant alike, so file sizes compare fairly). The exporter keeps a
+    names, every variant alike, so file sizes compare fairly). ``names`` (parameter name ->
+    scheme) overrides the module's own schemes. The exporter keeps a
     weight's name when it is used as is, and folds ``W.T`` into an anonymous initializer for a
     bias-free MatMul; those are matched here by value, so every weight is found by name."""
-    names = quantized_weight_names(module, prefix=prefix)
+    names = names if names is not None else quantized_weight_names(module, prefix=prefix)
     proto = onnx.load(str(path))
     if not names:
         onnx.save(compact_names(proto), str(path))
@@ -239,6 +227,14 @@ def _state_from_npz(data) -> tuple[dict, dict]:
     return config, state
 
 
+def weight_schemes(path: Path) -> dict[str, str]:
+    """Parameter name -> "ternary" / "int8" for the quantized matrices of a weights file (a
+    ternary scale is one number, an INT8 one a vector)."""
+    with np.load(path) as data:
+        return {k[: -len(".scale")]: "ternary" if data[k].ndim == 0 else "int8"
+                for k in data.files if k.endswith(".scale")}
+
+
 def load_core_weights(path: Path) -> TarsCore:
     """A PyTorch TarsCore computing exactly what the bundle's core graphs compute (scheme
     "none" over the dequantized weights)."""
@@ -271,7 +267,7 @@ def _feed(names: list[str], states: list[np.ndarray]) -> dict:
 @torch.no_grad()
 def check_core_graphs(model: TarsCore, files: dict[str, Path], texts: list[bytes], what: str,
                       tolerance: float = PARITY_TOLERANCE) -> float:
-    """ONNX Runtime vs PyTorch for the step, prefill and verify graphs of one variant, from
+    """ONNX Runtime vs PyTorch for the step and prefill graphs of one variant, from
     nonzero states; raises VerificationError past ``tolerance``. Returns the max |Δ|."""
     model.eval()
     names = state_names(model.cfg)
@@ -284,7 +280,7 @@ def check_core_graphs(model: TarsCore, files: dict[str, Path], texts: list[bytes
 
     for text in texts:
         ids = torch.tensor(list(text), dtype=torch.long)
-        head, body, tail = ids[:12], ids[12:-5], ids[-5:]
+        head, body = ids[:12], ids[12:]
         # step graph over the head, from the zero state
         st = model.initial_state(1)
         for tok in head:
@@ -302,13 +298,6 @@ def check_core_graphs(model: TarsCore, files: dict[str, Path], texts: list[bytes
         cmp("prefill hidden", hidden.numpy(), out[1])
         for n, ref, got in zip(names, final, out[2:]):
             cmp(f"prefill state {n}", ref.numpy(), got)
-        # verify graph over the last tokens: every position's states
-        logits, hidden, final_v, at = model(tail[None], final, per_position=True)
-        out = sessions["verify"].run(None, {"tokens": tail[None].numpy(), **_feed(names, _np(final))})
-        cmp("verify logits", logits.numpy(), out[0])
-        k = len(names)
-        for n, ref, got in zip(names, list(final_v) + list(at), out[2 : 2 + 2 * k]):
-            cmp(f"verify state {n}", ref.numpy(), got)
     return worst
 
 
@@ -384,47 +373,6 @@ def check_greedy(model: TarsCore, files: dict[str, Path], prompts: list[bytes], 
     return replies
 
 
-@torch.no_grad()
-def check_draft_graph(draft: DraftHead, path: Path, hiddens: torch.Tensor, tokens: torch.Tensor,
-                      tolerance: float = PARITY_TOLERANCE) -> float:
-    sess = session(path)
-    worst = 0.0
-    for h, t in zip(hiddens, tokens):
-        ref_tokens, ref_logits = draft(h[None], t[None])
-        got_tokens, got_logits = sess.run(None, {"hidden": h[None].numpy(), "token": t[None].numpy()})
-        worst = max(worst, check_parity("draft logits", ref_logits.numpy(), got_logits, tolerance))
-        if not np.array_equal(ref_tokens.numpy(), got_tokens):
-            raise VerificationError("draft: proposed tokens differ from PyTorch; refusing to write")
-    return worst
-
-
-@torch.no_grad()
-def draft_acceptance(core: TarsCore, draft: DraftHead, prompts: list[bytes], max_new: int = 120
-                     ) -> tuple[list[float], int]:
-    """Greedy speculative acceptance on held-out prompts. The core decodes greedily; at every
-    generated position t the draft proposes K tokens from (h_t, x_{t+1}); acceptance[k] is the
-    share of positions whose first k+1 proposals all equal the core's own continuation, i.e.
-    the chance that a verify call accepts at least k+1 draft tokens. Returns (rates, positions)."""
-    k_max = draft.cfg.n_draft
-    hits = np.zeros(k_max)
-    positions = 0
-    for prompt in prompts:
-        gen = greedy_torch(core, prompt, max_new)
-        if tokenizer.END in gen:
-            gen = gen[: gen.index(tokenizer.END) + 1]
-        seq = torch.tensor([list(prompt) + gen])
-        _, hidden, _, _ = core(seq)
-        p = len(prompt)
-        # position t = p-1+i has produced gen[i]; the draft then proposes gen[i+1 .. i+K]
-        for i in range(len(gen) - k_max):
-            t = p - 1 + i
-            proposed, _ = draft(hidden[:, t], torch.tensor([gen[i]]))
-            match = proposed[0].numpy() == np.array(gen[i + 1 : i + 1 + k_max])
-            hits += np.cumprod(match)
-            positions += 1
-    return [round(float(h / max(1, positions)), 4) for h in hits], positions
-
-
 # -------------------------------------------------------------------------------------- build
 
 
@@ -434,8 +382,9 @@ def _file_bytes(paths) -> int:
 
 def build(bundle_dir: Path, seed: int = 0, quick: bool = False,
           checkpoints: Path | None = None) -> dict:
-    """Train (resuming from ``checkpoints``), export, verify, measure, write ``core`` and
-    ``draft`` into ``bundle_dir``. Returns the core's manifest entry."""
+    """Train (resuming from ``checkpoints``), export, verify, measure, write ``core`` into
+    ``bundle_dir``, then its ``draft`` model (tars_export.draft_build). Returns the core's
+    manifest entry."""
     t0 = time.time()
     cfg = CoreTrainConfig.quick() if quick else CoreTrainConfig()
     if checkpoints is None:
@@ -455,7 +404,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False,
         exported: dict[str, dict[str, Path]] = {}
         parity: dict[str, float] = {}
         replies: dict[str, list[str]] = {}
-        bar = tqdm(total=3 * len(trained.models) + 2, desc="core export+verify", unit="graph")
+        bar = tqdm(total=len(GRAPHS) * len(trained.models), desc="core export+verify", unit="graph")
         for variant, model in trained.models.items():
             model.eval()
             files = {}
@@ -468,28 +417,11 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False,
             parity[variant] = check_core_graphs(model, files, parity_texts, f"core {variant}")
             replies[variant] = check_greedy(model, files, prompts, f"core {variant}", n_greedy)
             exported[variant] = files
-        # the draft head, INT8 after training (post-training quantization; see docs/core.md)
-        draft = trained.draft
-        set_scheme(draft, "int8")
-        draft.embed.scheme = trained.models[deployed].embed.scheme
-        draft_path = tmp / "draft.onnx"
-        export_draft_graph(draft, draft_path)
-        core = trained.models[deployed]
-        probe = torch.tensor([list(p) for p in [prompts[0]]])
-        _, hid, _, _ = core(probe)
-        draft_parity = check_draft_graph(draft, draft_path, hid[0, -8:],
-                                         probe[0, -8:])
-        bar.update(1)
-        heldout_prompts = _acceptance_prompts(trained.data.heldout, 8 if quick else 60)
-        acceptance, positions = draft_acceptance(core, draft, heldout_prompts,
-                                                 max_new=24 if quick else 120)
-        bar.update(1)
         bar.close()
+        core = trained.models[deployed]
 
         weights = tmp / "weights.npz"
         save_weights(core, core.cfg.to_dict(), weights)
-        draft_weights = tmp / "draft_weights.npz"
-        save_weights(draft, draft.cfg.to_dict(), draft_weights)
 
         bytes_step = {v: _file_bytes([f["step"]]) for v, f in exported.items()}
         bytes_total = {v: _file_bytes(f.values()) for v, f in exported.items()}
@@ -512,8 +444,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False,
         core_entry = {
             "kind": "tars-core-ssm",
             "deployed": deployed,
-            "graphs": {"step": deployed, "prefill": f"{deployed}.prefill",
-                       "verify": f"{deployed}.verify"},
+            "graphs": {"step": deployed, "prefill": f"{deployed}.prefill"},
             "weights": f"{deployed}.weights",
             "io": io,
             "inputs": inputs,
@@ -537,52 +468,14 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False,
         }
         files = {deployed: exported[deployed]["step"],
                  f"{deployed}.prefill": exported[deployed]["prefill"],
-                 f"{deployed}.verify": exported[deployed]["verify"],
                  f"{deployed}.weights": weights}
         quant = {deployed: QUANT_DESCRIPTION[deployed],
-                 f"{deployed}.prefill": QUANT_DESCRIPTION[deployed],
-                 f"{deployed}.verify": QUANT_DESCRIPTION[deployed]}
+                 f"{deployed}.prefill": QUANT_DESCRIPTION[deployed]}
         written = put_model(bundle_dir, "core", core_entry, files, quant)
-
-        draft_entry = {
-            "kind": "draft-head",
-            "deployed": "int8",
-            "core_variant": deployed,
-            "weights": "int8.weights",
-            "inputs": [{"name": "hidden", "dtype": "float32", "shape": [1, cfg_model.d_model]},
-                       {"name": "token", "dtype": "int64", "shape": [1]}],
-            "outputs": [{"name": "draft_tokens", "dtype": "int64", "shape": [1, draft.cfg.n_draft]},
-                        {"name": "draft_logits", "dtype": "float32",
-                         "shape": [1, draft.cfg.n_draft, cfg_model.vocab_size]}],
-            "states": [],
-            "config": {**draft.cfg.to_dict(), "seed": seed, "quick": quick},
-            "metrics": {
-                "acceptance": acceptance,
-                "acceptance_positions": positions,
-                "expected_tokens_per_verify": round(1 + sum(acceptance), 3),
-                "params": sum(p.numel() for n, p in draft.named_parameters()
-                              if not n.startswith("embed.")),
-                "bytes": draft_path.stat().st_size,
-                "parity_max_abs": float(f"{draft_parity:.3g}"),
-            },
-        }
-        put_model(bundle_dir, "draft", draft_entry,
-                  {"int8": draft_path, "int8.weights": draft_weights},
-                  {"int8": {"scheme": "int8", "weights": "per-output-channel symmetric",
-                            "layers": "linear", "embedding": f"as the core ({deployed})",
-                            "execution": "fold"}})
     tqdm.write(f"core: built in {time.time() - t0:.0f} s, deployed {deployed}, "
-               f"bpb {core_metrics['bpb']}, acceptance {acceptance}")
+               f"bpb {core_metrics['bpb']}")
+    from tars_export import draft_build  # it builds on this module's export helpers
+
+    draft_build.build_for_core(bundle_dir, core, deployed, trained.data, cfg, seed, quick,
+                               checkpoints / "draft.pt")
     return written
-
-
-def _acceptance_prompts(heldout: list[bytes], n: int) -> list[bytes]:
-    """The held-out dialogues cut after their first ASSISTANT marker."""
-    out = []
-    for d in heldout:
-        cut = d.find(bytes([tokenizer.ASSISTANT]))
-        if cut > 0:
-            out.append(d[: cut + 1])
-        if len(out) == n:
-            break
-    return out

@@ -15,8 +15,14 @@ byte vocabulary and carries no LM head of its own. The head has no recurrent sta
 gives K proposals. It is trained against the frozen core's own greedy predictions (teacher
 forcing on real text: head k at position t learns argmax of the core's logits at t + k).
 
-ONNX graph ``draft``: hidden (1, D) float32, token (1,) int64 -> draft_tokens (1, K) int64,
-draft_logits (1, K, 256) float32.
+ONNX graphs (the ``draft`` model of a bundle):
+
+* ``draft``: hidden (1, D) float32, token (1,) int64 -> draft_tokens (1, K) int64,
+  draft_logits (1, K, 256) float32. Proposes the first round after a prefill.
+* ``verify`` (:class:`SpeculateGraph`): the core over a round's K+1 tokens with the state after
+  every position, fused with the head drafting the NEXT round from every position. Whichever
+  prefix of the round the core accepts, the next proposals are already there: one ONNX Runtime
+  call per round.
 """
 
 from __future__ import annotations
@@ -102,6 +108,24 @@ class DraftHead(nn.Module):
             tokens.append(token)
             logits.append(lg)
         return torch.stack(tokens, dim=1), torch.stack(logits, dim=1)
+
+
+class SpeculateGraph(nn.Module):
+    """One speculative round in one graph. tokens (1, T) = [x, d1..dK] + core states ->
+    logits (1, T, V), hidden (1, T, D), next_drafts (1, T, K), every position's states
+    (1, T, ...). Row j of next_drafts is what the head proposes after the core's own token at
+    position j (argmax of logits j), i.e. the next round's drafts when the core accepts j
+    proposals."""
+
+    def __init__(self, core: TarsCore, head: DraftHead):
+        super().__init__()
+        self.core = core
+        self.head = head
+
+    def forward(self, tokens, *states):
+        logits, hidden, _, at = self.core(tokens, list(states), per_position=True)
+        next_drafts, _ = self.head(hidden[0], logits[0].argmax(-1))
+        return (logits, hidden, next_drafts.unsqueeze(0), *at)
 
 
 class DraftGraph(nn.Module):

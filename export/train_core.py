@@ -3,7 +3,8 @@
 1. ``fp32``     next-byte prediction on the training stream (``tars_export.corpus``);
 2. ``int8``     quantization-aware fine-tuning from fp32 (INT8 per-channel weights, INT8 table);
 3. ``ternary``  quantization-aware fine-tuning from fp32 (BitNet b1.58 weights, INT8 table);
-4. ``draft``    the draft head against the frozen deployed core's greedy predictions.
+4. ``draft``    the draft head against the frozen deployed core (``tars_export.train_draft``,
+                run by the builder after these three).
 
 Each phase writes ``<checkpoint dir>/<phase>.pt`` every ``ckpt_every`` steps and at its end
 (model, optimizer, step, losses); a rerun resumes where it stopped and skips finished phases.
@@ -27,7 +28,6 @@ from tqdm import tqdm
 
 from tars_export import corpus
 from tars_export.core import CoreConfig, TarsCore
-from tars_export.draft import DraftHead, draft_loss
 from tars_export.quant import set_scheme
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,9 +51,11 @@ class CoreTrainConfig:
     int8_steps: int = 30
     ternary_steps: int = 200
     qat_lr: float = 1.5e-3
-    draft_steps: int = 300
+    draft_steps: int = 3000
     draft_lr: float = 3e-3
     n_draft: int = 4
+    draft_self_fraction: float = 0.5  # share of each draft batch that is the core's own greedy text
+    draft_self_windows: int = 1920
     train_dialogues: int = 20000
     heldout_dialogues: int = 600
     eval_every: int = 400
@@ -71,7 +73,8 @@ class CoreTrainConfig:
         """A few steps of a tiny model: exercises every phase in seconds (CI, --quick)."""
         return cls(model=CoreConfig(d_model=32, n_waves=1, ssd_head_dim=16, wkv_head_dim=16,
                                     d_state=8), seq_len=64, batch_size=4, chunk=16, steps=8,
-                   warmup=2, int8_steps=2, ternary_steps=3, draft_steps=3, train_dialogues=300,
+                   warmup=2, int8_steps=2, ternary_steps=3, draft_steps=3, draft_self_windows=4,
+                   train_dialogues=300,
                    heldout_dialogues=24, eval_every=0, ckpt_every=4)
 
     def to_dict(self) -> dict:
@@ -218,7 +221,6 @@ def choose_deployed(bpb: dict[str, float]) -> str:
 class TrainedCore:
     cfg: CoreTrainConfig
     models: dict[str, TarsCore]  # variant -> model with its scheme set, eval mode
-    draft: DraftHead
     deployed: str
     bpb: dict[str, float]
     losses: dict[str, list[float]]
@@ -264,25 +266,9 @@ def train_all(seed: int = 0, cfg: CoreTrainConfig | None = None,
         _log(log_path, f"held-out bits per byte, {variant}: {bpb[variant]:.4f}")
     deployed = choose_deployed(bpb)
 
-    core = models[deployed]
-    for p in core.parameters():
-        p.requires_grad_(False)
-    torch.manual_seed(seed + PHASE_IDS["draft"])
-    draft = DraftHead.for_core(core, cfg.n_draft)
-
-    def draft_step(step: int):
-        tokens = batch_at(data, cfg, seed, "draft", step)[:, : cfg.seq_len]
-        with torch.no_grad():
-            logits, hidden, _, _ = core(tokens, chunk=cfg.chunk)
-        loss, agree = draft_loss(draft, hidden, tokens, logits)
-        return loss, {"agree": "/".join(f"{a:.2f}" for a in agree.tolist())}
-
-    losses["draft"] = train_phase("draft", draft, draft.parameters(), draft_step, cfg.draft_steps,
-                                  cfg.draft_lr, cfg, checkpoints / "draft.pt", log_path=log_path)
-    draft.eval()
     seconds = time.time() - t_start
     _log(log_path, f"training done in {seconds:.0f} s; deployed variant: {deployed}")
-    return TrainedCore(cfg, models, draft, deployed, bpb, losses, data, seconds)
+    return TrainedCore(cfg, models, deployed, bpb, losses, data, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

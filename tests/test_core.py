@@ -10,6 +10,7 @@ from tars_export.core import (
     TarsCoreBlock,
     WaveMerge,
     decayed_scan,
+    decayed_scan_states,
     segment_sums,
 )
 from tars_export.quant import set_scheme
@@ -53,15 +54,17 @@ def test_decayed_scan_matches_the_loop(inclusive, chunk):
     v = torch.randn(b, t, h, dv, dtype=torch.float64)
     ld = -3 * torch.rand(b, t, h, dtype=torch.float64)
     s0 = torch.randn(b, h, dk, dv, dtype=torch.float64)
-    y, final, at = decayed_scan(q, k, v, ld, s0, inclusive, chunk, per_position=chunk is None)
+    y, final = decayed_scan(q, k, v, ld, s0, inclusive, chunk)
+    y2, final2, at = decayed_scan_states(q, k, v, ld, s0, inclusive)
+    torch.testing.assert_close(y2, y)
+    torch.testing.assert_close(final2, final)
     s = s0
     for i in range(t):
         prev = s
         s = ld[:, i, :, None, None].exp() * s + k[:, i, :, :, None] * v[:, i, :, None, :]
         read = s if inclusive else prev
         torch.testing.assert_close(y[:, i], torch.einsum("bhk,bhkv->bhv", q[:, i], read))
-        if at is not None:
-            torch.testing.assert_close(at[:, i], s)
+        torch.testing.assert_close(at[:, i], s)
     torch.testing.assert_close(final, s)
 
 

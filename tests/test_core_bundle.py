@@ -10,7 +10,7 @@ import torch
 
 from tars_edge import tokenizer
 from tars_edge.bundle import Bundle
-from tars_export import core_build, corpus
+from tars_export import core_build, corpus, draft_build
 from tars_export.cli import report
 from tars_export.verify import VerificationError
 
@@ -70,7 +70,9 @@ def test_state_contract_matches_every_graph(bundle, core_files):
         for s in states:
             assert inputs[s["name"]] == s["shape"], (graph, s["name"])
             assert s["output"] in outputs
-            assert (s["per_position_output"] in outputs) == (graph == "verify")
+    verify = onnx.load(str(bundle.file("draft", bundle.model("draft")["graphs"]["verify"])))
+    outputs = {o.name for o in verify.graph.output}
+    assert all(s["per_position_output"] in outputs for s in states)
     cfg = core_model_cfg(bundle)
     assert [s["name"] for s in states] == [n for n, _ in cfg.state_specs(1)]
 
@@ -81,12 +83,16 @@ def core_model_cfg(bundle):
     return CoreConfig.from_dict(bundle.model("core")["config"])
 
 
-def test_committed_draft_matches_pytorch(bundle, core_model):
-    draft = core_build.load_draft_weights(bundle.file("draft", bundle.model("draft")["weights"]))
+def test_committed_draft_graphs_match_pytorch(bundle, core_model):
+    spec = bundle.model("draft")
+    draft = core_build.load_draft_weights(bundle.file("draft", spec["weights"]))
     prompt = torch.tensor([list(_texts()[0])])
     with torch.no_grad():
         _, hidden, _, _ = core_model(prompt)
-    worst = core_build.check_draft_graph(draft, bundle.file("draft"), hidden[0, -6:], prompt[0, -6:])
+    worst = draft_build.check_draft_graph(draft, bundle.file("draft", spec["graphs"]["draft"]),
+                                          hidden[0, -6:], prompt[0, -6:])
+    worst = max(worst, draft_build.check_verify_graph(
+        core_model, draft, bundle.file("draft", spec["graphs"]["verify"]), _texts()))
     assert worst <= core_build.PARITY_TOLERANCE
 
 

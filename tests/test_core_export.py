@@ -1,4 +1,4 @@
-"""ONNX export of the core: step, prefill and verify graphs reproduce the PyTorch forward of
+"""ONNX export of the core: step and prefill graphs reproduce the PyTorch forward of
 their variant (fp32, INT8, ternary), greedy decoding through ONNX Runtime equals PyTorch's, the
 manifest describes the graphs' real inputs/outputs, and a bad export never reaches a bundle.
 A tiny model trained for a few steps (``--quick``) exercises the whole build."""
@@ -101,6 +101,11 @@ def quick_build(tmp_path_factory):
 def test_quick_build_writes_core_and_draft_with_report_keys(quick_build):
     root, entry = quick_build
     bundle = Bundle.load(root / "bundle")
+    draft = bundle.model("draft")
+    for graph in ("draft", "verify"):
+        bundle.file("draft", draft["graphs"][graph])  # size + sha256 checked
+    verify = onnx.load(str(bundle.file("draft", draft["graphs"]["verify"])))
+    assert [o.name for o in verify.graph.output] == [o["name"] for o in draft["io"]["verify"]["outputs"]]
     core = bundle.model("core")
     assert core["deployed"] in ("int8", "ternary")
     for graph, variant in core["graphs"].items():

@@ -294,6 +294,24 @@ def test_auto_speculation_policy_measures_costs(core_bundle):
     eng.close()
 
 
+def test_a_draft_without_its_verify_graph_is_one_clear_error(core_bundle, tmp_path):
+    import json
+    import os
+
+    from tars_edge.bundle import BundleError
+    from tars_edge.engine.core import CoreModel
+
+    manifest = json.loads((core_bundle.root / "manifest.json").read_text())
+    for spec in manifest["models"].values():
+        for entry in spec.get("files", {}).values():
+            os.symlink(core_bundle.root / entry["path"], tmp_path / entry["path"])
+    del manifest["models"]["draft"]["graphs"]["verify"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="draft model has no 'verify' graph"):
+        CoreModel(Bundle.load(tmp_path))
+    assert not CoreModel(Bundle.load(tmp_path), draft=False).has_draft  # the core alone still loads
+
+
 def test_idle_unload_and_reload(core_bundle):
     import time
 

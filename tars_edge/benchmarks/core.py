@@ -33,7 +33,7 @@ THREADS = 1  # the graphs are small; measured faster than 2 threads on the share
 
 
 def _decode_run(model: CoreModel, engine: CoreEngine, spec: bool, max_new: int, reps: int):
-    tokens = 0
+    tokens, outputs = 0, []
     wall = ort = 0.0
     stats = SpecStats()
     for _ in range(reps):
@@ -50,7 +50,8 @@ def _decode_run(model: CoreModel, engine: CoreEngine, spec: bool, max_new: int, 
             wall += time.perf_counter() - t
             ort += model.ort_s - ort0
             tokens += len(emitter.tokens)
-    return tokens / wall, ort / wall, stats, tokens
+            outputs.append(list(emitter.tokens))
+    return tokens / wall, ort / wall, stats, outputs
 
 
 def _torch_tok_s(bundle: Bundle, engine: CoreEngine, max_new: int) -> float | None:
@@ -87,12 +88,11 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
     _decode_run(model, engine, False, 16, 1)  # warm-up: ORT allocates buffers on first runs
     _decode_run(model, engine, True, 16, 1)
     bar.update()
-    plain_tok_s, ort_frac, _, n_plain = _decode_run(model, engine, False, max_new, reps)
+    plain_tok_s, ort_frac, _, plain_out = _decode_run(model, engine, False, max_new, reps)
     bar.update()
-    spec_tok_s = acceptance = None
-    spec_tokens = 0
+    spec_tok_s = acceptance = spec_out = None
     if model.has_draft:
-        spec_tok_s, _, stats, spec_tokens = _decode_run(model, engine, True, max_new, reps)
+        spec_tok_s, _, stats, spec_out = _decode_run(model, engine, True, max_new, reps)
         acceptance = stats.acceptance
     bar.update()
     cold = _ttft(engine, True, 24)
@@ -128,8 +128,8 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
         "step_ms": calibration["step_ms"],
         "core_variant": bundle.model("core").get("deployed"),
         "core_threads": THREADS,
-        "core_decode_tokens": n_plain,
-        "core_spec_tokens_identical": spec_tokens == n_plain if spec_tok_s else None,
+        "core_decode_tokens": sum(map(len, plain_out)),
+        "core_spec_tokens_identical": spec_out == plain_out if spec_tok_s else None,
     }
     if torch_tok_s is not None:
         out["torch_eager_tok_s"] = round(torch_tok_s, 1)

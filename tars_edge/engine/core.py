@@ -39,23 +39,30 @@ class CoreModel:
         self.spec = spec
         self.state_specs = spec["states"]
         self.state_names = [s["name"] for s in self.state_specs]
-        graphs = spec.get("graphs") or {}
-        for g in ("step", "prefill", "verify"):
-            if g not in graphs:
-                raise BundleError(f"{bundle.root / 'manifest.json'}: core model has no '{g}' graph")
+        graphs = self._graphs(bundle, "core", ("step", "prefill"))
         self._step = open_session(bundle.file("core", graphs["step"]), threads)
         self._prefill = open_session(bundle.file("core", graphs["prefill"]), threads)
-        self._verify = open_session(bundle.file("core", graphs["verify"]), threads)
-        self._draft = None
+        self._draft = self._verify = None
         self.n_draft = 0
         if draft and "draft" in bundle.models:
-            self._draft = open_session(bundle.file("draft"), threads)
+            graphs = self._graphs(bundle, "draft", ("draft", "verify"))
+            self._draft = open_session(bundle.file("draft", graphs["draft"]), threads)
+            self._verify = open_session(bundle.file("draft", graphs["verify"]), threads)
             self.n_draft = int(bundle.model("draft").get("config", {}).get("n_draft", 0))
         self._outs = ["logits", "hidden", *[s.get("output", s["name"] + "_out") for s in self.state_specs]]
-        self._at = [s.get("per_position_output", s["name"] + "_at") for s in self.state_specs]
+        self._verify_outs = ["logits", "hidden", "next_drafts",
+                             *[s.get("per_position_output", s["name"] + "_at") for s in self.state_specs]]
         self.ort_s = 0.0
         self.calls = 0
         self.state_bytes = sum(int(np.prod(s["shape"])) * 4 for s in self.state_specs)
+
+    @staticmethod
+    def _graphs(bundle: Bundle, model: str, needed: tuple[str, ...]) -> dict:
+        graphs = bundle.model(model).get("graphs") or {}
+        for g in needed:
+            if g not in graphs:
+                raise BundleError(f"{bundle.root / 'manifest.json'}: {model} model has no '{g}' graph")
+        return graphs
 
     @property
     def has_draft(self) -> bool:
@@ -91,11 +98,11 @@ class CoreModel:
         return out[0][0, -1], out[1][0, -1], states
 
     def verify(self, tokens, states):
-        """(logits (T, V), hidden (T, D), final states, per-position states (1, T, ...))."""
+        """One speculative round over ``tokens`` = [x, d1..dK]: (logits (K+1, V), hidden
+        (K+1, D), next drafts (K+1, K), per-position states (1, K+1, ...))."""
         tokens = np.asarray(tokens, dtype=np.int64).reshape(1, -1)
-        out = self._run(self._verify, self._outs + self._at, {"tokens": tokens, **self._feed(states)})
-        k = len(self.state_names)
-        return out[0][0], out[1][0], out[2:2 + k], out[2 + k:2 + 2 * k]
+        out = self._run(self._verify, self._verify_outs, {"tokens": tokens, **self._feed(states)})
+        return out[0][0], out[1][0], out[2][0], out[3:]
 
     @staticmethod
     def state_at(at, j: int):
@@ -321,30 +328,36 @@ class CoreEngine:
         return self.spec_calibration is not None and self.spec_calibration["worthwhile"]
 
     def calibrate(self, reps: int = 20) -> dict:
-        """Median cost of one step vs one draft + verify round on this machine, and the
-        manifest's expected tokens per verify (1 + sum of per-position acceptance)."""
+        """Median cost of one step vs one speculative round (one verify call, which also
+        drafts the next round) on this machine, and the manifest's expected tokens per
+        round (1 + sum of per-position acceptance)."""
         model = self.model
         _logits, hidden, states = model.prefill(np.frombuffer(b"\x01TARS\x02hi\x03", np.uint8),
                                                model.init_states())
-        k = max(1, model.n_draft)
-        step_t, round_t = [], []
-        for i in range(reps + 4):  # the first calls of a shape allocate buffers: not timed
-            if i == 4:
-                step_t, round_t = [], []
-            t = time.perf_counter()
-            model.step(65, states)
-            step_t.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            d = model.draft(hidden, 65)
-            model.verify(np.array([65, *d], dtype=np.int64), states)
-            round_t.append(time.perf_counter() - t)
+        d = model.draft(hidden, 65)
+        tokens = np.array([65, *d], dtype=np.int64)
+        # each graph timed in its own run of calls, as decoding uses it: interleaving them
+        # would evict each other's weights from the CPU caches and flatter the bigger graph
+        step_t = self._timed(lambda: model.step(65, states), reps)
+        round_t = self._timed(lambda: model.verify(tokens, states), reps)
         step_ms = float(np.median(step_t)) * 1e3
         round_ms = float(np.median(round_t)) * 1e3
         metrics = self.bundle.model("draft").get("metrics", {})
-        expected = float(metrics.get("expected_tokens_per_verify", 1 + 0.5 * k))
+        expected = float(metrics.get("expected_tokens_per_verify", 1 + 0.5 * model.n_draft))
         return {"step_ms": round(step_ms, 4), "round_ms": round(round_ms, 4),
                 "expected_tokens_per_verify": expected,
                 "worthwhile": round_ms * SPEC_MARGIN < expected * step_ms}
+
+    @staticmethod
+    def _timed(call, reps: int) -> list[float]:
+        for _ in range(4):  # the first calls of a shape allocate buffers: not timed
+            call()
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t)
+        return times
 
     def reset_session(self, session: str) -> bool:
         with self._lock:

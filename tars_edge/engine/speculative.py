@@ -1,12 +1,14 @@
 """Decoding loops: plain (one ``step`` per token) and draft-head speculative (greedy only).
 
-Speculative round (docs/core.md "How the runtime uses them"): the core's pending token ``x``
-and the hidden vector ``h`` that produced it go to the draft head, which proposes
-``d1..dK``. The verify graph runs ``[x, d1..dK]`` once from the current states and returns the
-state after every position. With ``c_i = argmax(logits_i)`` the accepted drafts are the longest
-run with ``d_{i+1} == c_i``; the round emits ``d1..dj, c_j`` and the states roll back to
-``<state>_at[:, j]`` (no recomputation). Every emitted token is the core's own argmax given
-the tokens before it, so the output equals plain greedy decoding token for token.
+Speculative round (docs/engine.md): the core's pending token ``x`` and the drafts ``d1..dK``
+for it go through the bundle's verify graph once, from the current states. It returns the
+core's logits at every position, the state after every position, and the draft head's
+proposals for the NEXT round from every position. With ``c_i = argmax(logits_i)`` the
+accepted drafts are the longest run with ``d_{i+1} == c_i``; the round emits ``d1..dj, c_j``,
+the states roll back to ``<state>_at[:, j]`` (no recomputation), and the next round's drafts
+are ``next_drafts[j]``: one ONNX Runtime call per round. Only the first round's drafts come
+from the separate draft graph. Every emitted token is the core's own argmax given the tokens
+before it, so the output equals plain greedy decoding token for token.
 
 Both loops return ``(states, logits, hidden, pending)``: ``states`` have consumed every
 emitted token except ``pending`` (the last one pushed, which the next model call must feed),
@@ -46,10 +48,11 @@ def speculative_decode(model, states, logits, hidden, emitter: Emitter, stats: S
     x = int(np.argmax(logits))
     if not emitter.push(x):
         return states, logits, hidden, x
+    drafts = model.draft(hidden, x)
     while True:
-        drafts = model.draft(hidden, x)
         k = len(drafts)
-        v_logits, v_hidden, _final, at = model.verify(np.array([x, *drafts], dtype=np.int64), states)
+        v_logits, v_hidden, next_drafts, at = model.verify(np.array([x, *drafts], dtype=np.int64),
+                                                           states)
         core = v_logits.argmax(axis=-1)
         j = 0
         while j < k and drafts[j] == core[j]:
@@ -66,3 +69,4 @@ def speculative_decode(model, states, logits, hidden, emitter: Emitter, stats: S
         hidden = v_hidden[j]
         logits = v_logits[j]
         x = emitted[-1]
+        drafts = next_drafts[j]
