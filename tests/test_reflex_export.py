@@ -93,3 +93,40 @@ def test_build_is_deterministic(quick_bundle, tmp_path):
     first = Bundle.load(quick_bundle).model("reflex")["files"]
     second = Bundle.load(tmp_path).model("reflex")["files"]
     assert {v: f["sha256"] for v, f in first.items()} == {v: f["sha256"] for v, f in second.items()}
+
+
+def test_ensemble_graph_averages_its_members_with_the_same_io(tmp_path):
+    """ReflexEnsemble exports as one graph with the single model's inputs and outputs: the
+    intent logits are the log of the members' mean probabilities, the confidence is their
+    mean confidence, and each member's weights are stored quantized."""
+    import onnxruntime as ort
+    import torch
+
+    from tars_export.mingru import ReflexConfig, ReflexMinGRU
+    from tars_export.quant import set_scheme
+    from tars_export.train_reflex import ReflexEnsemble, predict
+
+    torch.manual_seed(0)
+    members = [ReflexMinGRU(ReflexConfig(d_hidden=32, max_pool=True)).eval() for _ in range(2)]
+    texts = ["hello TARS", "который час?", "what's eating the CPU " * 4, "x"]
+    sizes = {}
+    for scheme in ("none", "int8"):
+        for m in members:
+            set_scheme(m, scheme, embeddings=scheme)
+        path = tmp_path / f"ensemble.{scheme}.onnx"
+        reflex_build.export_onnx(ReflexEnsemble(members), path)
+        sizes[scheme] = path.stat().st_size
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        assert [i.name for i in session.get_inputs()] == ["tokens", "length"]
+        assert [o.name for o in session.get_outputs()] == ["intent_logits", "confidence"]
+        logits, conf = reflex_build._ort_outputs(path, texts, 128)
+        probs = np.exp(logits - logits.max(-1, keepdims=True))
+        probs /= probs.sum(-1, keepdims=True)
+        parts = [reflex_build._torch_logits(m, texts) for m in members]
+        want = np.mean([np.exp(lg) / np.exp(lg).sum(-1, keepdims=True) for lg, _ in parts], 0)
+        assert np.abs(probs - want).max() < 1e-5
+        assert np.abs(conf - np.mean([c for _, c in parts], 0)).max() < 1e-5
+        batched, batched_conf = predict(ReflexEnsemble(members), texts)
+        assert np.abs(batched - want).max() < 1e-5
+        assert np.abs(batched_conf - conf).max() < 1e-5
+    assert sizes["int8"] < 0.5 * sizes["none"]
