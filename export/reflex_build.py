@@ -18,13 +18,7 @@ from tars_export import intents
 from tars_export.bundle_writer import put_model
 from tars_export.mingru import ReflexGraph, ReflexMinGRU
 from tars_export.quant import quantize_onnx_weights, quantized_weight_names
-from tars_export.train_reflex import (
-    ReflexEnsemble,
-    ReflexTrainConfig,
-    metrics,
-    predict,
-    train_all,
-)
+from tars_export.train_reflex import ReflexTrainConfig, metrics, predict, train_all
 from tars_export.verify import check_parity
 
 CONFIDENCE_THRESHOLD = 0.85  # DESIGN §4; the runtime reads it from the manifest
@@ -36,47 +30,15 @@ TARGET_ACCURACY = 0.95
 DEPLOY_PREFERENCE = ("ternary", "int8")
 
 
-class ReflexEnsembleGraph(torch.nn.Module):
-    """The ONNX form of a ReflexEnsemble, with ReflexGraph's inputs and outputs: each member's
-    ReflexGraph, the intent probabilities averaged and returned as their log (the runtime's
-    softmax gives the average back), the confidence probabilities averaged."""
-
-    def __init__(self, model: ReflexEnsemble):
-        super().__init__()
-        # Registered submodules, so that the exporter's scopes name each member's weights
-        # ("graphs.<k>.model.cell.gate.weight"; quantize_onnx_weights resolves them by scope).
-        self.graphs = torch.nn.ModuleList(ReflexGraph(m) for m in model.members)
-
-    def forward(self, tokens: torch.Tensor, length: torch.Tensor):
-        probs, conf = [], []
-        for graph in self.graphs:
-            logits, c = graph(tokens, length)
-            probs.append(torch.softmax(logits, -1))
-            conf.append(c)
-        mean = torch.stack(probs).mean(0)
-        return torch.log(mean.clamp_min(1e-30)), torch.stack(conf).mean(0)
-
-
-def graph_of(model: ReflexMinGRU | ReflexEnsemble) -> torch.nn.Module:
-    return ReflexEnsembleGraph(model) if isinstance(model, ReflexEnsemble) else ReflexGraph(model)
-
-
-def _unquantized_copy(model: ReflexMinGRU | ReflexEnsemble) -> torch.nn.Module:
-    if isinstance(model, ReflexEnsemble):
-        plain = ReflexEnsemble([ReflexMinGRU(m.cfg) for m in model.members])
-    else:
-        plain = ReflexMinGRU(model.cfg)
-    plain.load_state_dict(model.state_dict())
-    return plain.eval()
-
-
-def export_onnx(model: ReflexMinGRU | ReflexEnsemble, path: Path) -> None:
+def export_onnx(model: ReflexMinGRU, path: Path) -> None:
     """fp32 graph of ``model``'s master weights, then its quantized weights rewritten into
     packed/int8 storage that reproduces the model's fake-quant forward."""
-    plain = _unquantized_copy(model)
+    plain = ReflexMinGRU(model.cfg)
+    plain.load_state_dict(model.state_dict())
+    plain.eval()
     tokens, length = graph_inputs("hello TARS", plain.cfg.max_tokens)
     torch.onnx.export(
-        graph_of(plain),
+        ReflexGraph(plain),
         (torch.from_numpy(tokens), torch.from_numpy(length)),
         str(path),
         dynamo=False,
@@ -84,20 +46,8 @@ def export_onnx(model: ReflexMinGRU | ReflexEnsemble, path: Path) -> None:
         output_names=["intent_logits", "confidence"],
         dynamic_axes={"tokens": {1: "T"}},
         opset_version=17,
-        # Unfolded, an ensemble keeps each member's Linear weights under their own names
-        # (a Transpose in front of the MatMul): folded, they become anonymous W.T constants
-        # whose scopes ("/cell/gate") are the same in every member. ONNX Runtime folds the
-        # Transpose at session load anyway.
-        do_constant_folding=not isinstance(model, ReflexEnsemble),
     )
-    if isinstance(model, ReflexEnsemble):
-        weights = {
-            name: scheme
-            for k, member in enumerate(model.members)
-            for name, scheme in quantized_weight_names(member, prefix=f"graphs.{k}.model.").items()
-        }
-    else:
-        weights = quantized_weight_names(model, prefix="model.")
+    weights = quantized_weight_names(model, prefix="model.")
     if weights:
         onnx.save(quantize_onnx_weights(onnx.load(str(path)), weights), str(path))
 
@@ -128,7 +78,7 @@ def _ort_outputs(path: Path, texts: list[str], max_tokens: int):
 def _torch_logits(model: ReflexMinGRU, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """The PyTorch graph that was exported (closed-form scan), one text at a time like the
     runtime. That the closed form equals the step recurrence is tests/test_mingru.py's job."""
-    graph = graph_of(model).eval()
+    graph = ReflexGraph(model).eval()
     logits, conf = [], []
     for text in texts:
         tokens, length = graph_inputs(text, model.cfg.max_tokens)
@@ -203,7 +153,6 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 "epochs": cfg.epochs,
                 "qat_epochs": cfg.qat_epochs,
                 "label_smoothing": cfg.label_smoothing,
-                "members": cfg.members,
             },
             "inputs": [
                 {"name": "tokens", "dtype": "int64", "shape": [1, "T"],

@@ -40,15 +40,12 @@ class ReflexTrainConfig:
     d_hidden: int = 128  # MinGRU state width (ReflexConfig.d_hidden)
     label_smoothing: float = 0.1  # on the intent cross-entropy
     max_pool: bool = True  # ReflexConfig.max_pool
-    # Models trained from different seeds on the same data and averaged in one graph
-    # (ReflexEnsemble): one model's held-out accuracy moves by ±2 points with the seed alone.
-    members: int = 1
     # Fixed, so that float reductions (and so training) are reproducible. One thread: the ops
     # are tiny (B × 64), and a second thread cost 2.5× more wall time than it saved here.
     threads: int = 1
 
     @classmethod
-    def quick(cls) -> ReflexTrainConfig:
+    def quick(cls) -> "ReflexTrainConfig":
         return cls(epochs=2, qat_epochs=1, grammar_per_intent_lang=100)
 
 
@@ -160,31 +157,9 @@ def metrics(
     }
 
 
-class ReflexEnsemble(torch.nn.Module):
-    """Several ReflexMinGRUs of one configuration whose outputs are averaged: the intent
-    probabilities (returned as their log, so a softmax gives them back) and the confidence
-    probabilities (returned as its logit). Evaluation only; each member is trained alone."""
-
-    def __init__(self, members: list[ReflexMinGRU]):
-        super().__init__()
-        if not members:
-            raise ValueError("an ensemble needs at least one member")
-        self.members = torch.nn.ModuleList(members)
-
-    @property
-    def cfg(self) -> ReflexConfig:
-        return self.members[0].cfg
-
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None):
-        outputs = [m(tokens, lengths) for m in self.members]
-        probs = torch.stack([torch.softmax(logits, -1) for logits, _ in outputs]).mean(0)
-        conf = torch.stack([torch.sigmoid(c) for _, c in outputs]).mean(0)
-        return torch.log(probs.clamp_min(1e-30)), torch.logit(conf, eps=1e-7)
-
-
 @dataclass
 class TrainedReflex:
-    models: dict[str, ReflexMinGRU | ReflexEnsemble]  # variant -> model with its quantization scheme set
+    models: dict[str, ReflexMinGRU]  # variant -> model with its quantization scheme set
     heldout: list[Example]
     ood_heldout: list[Example]
     losses: dict[str, list[float]]
@@ -203,9 +178,7 @@ def grammar_rows(n_per_intent_lang: int, seed: int, heldout: list[Example]) -> l
 
 
 def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
-    """fp32 from scratch, then int8 and ternary fine-tuned from the fp32 weights; with
-    ``cfg.members`` > 1, that many times on the same data (member k: model seed ``seed + k``)
-    and each variant is the ReflexEnsemble of its members."""
+    """fp32 from scratch, then int8 and ternary fine-tuned from the fp32 weights."""
     torch.manual_seed(seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(seed)
@@ -216,22 +189,14 @@ def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
     )
     ood_heldout = intents.out_of_distribution(np.random.default_rng(seed + 1_000_003), 200)
 
-    members: dict[str, list[ReflexMinGRU]] = {"fp32": [], "int8": [], "ternary": []}
-    losses: dict[str, list[float]] = {}
-    for k in range(cfg.members):
-        if k > 0:  # member 0 is exactly the single-model build
-            torch.manual_seed(seed + k)
-            rng = np.random.default_rng(seed + k)
-        tag = f"reflex[{k}]" if cfg.members > 1 else "reflex"
-        fp32 = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
-        losses["fp32"] = fit(fp32, examples, cfg.epochs, cfg.lr, cfg, rng, f"{tag} fp32")
-        members["fp32"].append(fp32)
-        for scheme in ("int8", "ternary"):
-            model = copy.deepcopy(fp32)
-            # Embedding rows stay int8 in both: a 64-wide ternary byte embedding loses too
-            # much, and int8 already makes the table 4x smaller.
-            set_scheme(model, scheme, embeddings="int8")
-            losses[scheme] = fit(model, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, f"{tag} {scheme} QAT")
-            members[scheme].append(model)
-    models = {v: ms[0] if cfg.members == 1 else ReflexEnsemble(ms) for v, ms in members.items()}
+    fp32 = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
+    losses = {"fp32": fit(fp32, examples, cfg.epochs, cfg.lr, cfg, rng, "reflex fp32")}
+    models = {"fp32": fp32}
+    for scheme in ("int8", "ternary"):
+        model = copy.deepcopy(fp32)
+        # Embedding rows stay int8 in both: a 64-wide ternary byte embedding loses too much,
+        # and int8 already makes the table 4x smaller.
+        set_scheme(model, scheme, embeddings="int8")
+        losses[scheme] = fit(model, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, f"reflex {scheme} QAT")
+        models[scheme] = model
     return TrainedReflex(models=models, heldout=heldout, ood_heldout=ood_heldout, losses=losses)
