@@ -38,12 +38,6 @@ class WakeTrainConfig:
     negative_sentences: int = 2400
     confusable_utterances: int = 1200
     russian_utterances: int = 400
-    # the same kinds of utterance from other TTS engines (wake_data.TTS_VOICES: flite, festival),
-    # training only. Off by default: round 8 (docs/wake.md) tried 2000/1200/800 and 700/600/400
-    # and both were worse on the calibration set than build 6, which these defaults reproduce.
-    tts_wake_utterances: int = 0
-    tts_negative_sentences: int = 0
-    tts_confusable_utterances: int = 0
     positive_clips: int = 5000
     negative_clips: int = 9000
     clip_frames: int = 160  # 1.6 s per training clip
@@ -58,9 +52,6 @@ class WakeTrainConfig:
     eval_negative_sentences: int = 700
     eval_confusable_utterances: int = 250
     eval_russian_utterances: int = 120
-    # extra figure (chooses nothing): wake utterances from a flite voice never trained on
-    # (wake_data.TTS_HELDOUT_VOICES); round 8 used 200
-    eval_tts_wake_utterances: int = 0
     eval_negative_seconds: float = 3600.0  # test stream (≥ 1 hour, DESIGN §8)
     # separate stream the threshold is chosen on: as long as the test stream, since "no false
     # accept in 30 minutes" happened by chance for a threshold that gave 7 per hour on the test
@@ -86,7 +77,6 @@ class WakeData:
     calib_negative: list  # [np.ndarray] pieces of one continuous stream
     test_negative: list
     confusables: list  # [(pcm, text)] held-out confusable phrases, one utterance each
-    tts_positives: list  # [wake_data.EvalPositive] from a TTS voice never trained on (extra)
 
 
 def cache_dir() -> Path:
@@ -95,12 +85,6 @@ def cache_dir() -> Path:
 
 def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> WakeData:
     cache = cache or cache_dir()
-    tts = wake_data.TTS_VOICES
-    use_tts = (cfg.tts_wake_utterances + cfg.tts_negative_sentences
-               + cfg.tts_confusable_utterances) > 0
-    # before anything slow: one line naming the missing apt packages
-    held_tts = wake_data.TTS_HELDOUT_VOICES if cfg.eval_tts_wake_utterances else ()
-    wake_data.check_tts_engines((tts if use_tts else ()) + held_tts)
     rng = np.random.default_rng([seed, 1])
     pools = {
         "wake": wake_data.synthesize_pool(
@@ -110,17 +94,6 @@ def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> Wa
                                                  cfg.russian_utterances, False, rng),
             cache, cfg.workers),
     }
-    if use_tts:  # appended to the espeak-ng pools, which stay as they were (own random stream)
-        rng_tts = np.random.default_rng([seed, 5])
-        pools["wake"] = wake_data.merge_pools(pools["wake"], wake_data.synthesize_pool(
-            "train-tts-wake",
-            wake_data.tts_wake_jobs(cfg.tts_wake_utterances, tts, False, rng_tts),
-            cache, cfg.workers))
-        pools["neg"] = wake_data.merge_pools(pools["neg"], wake_data.synthesize_pool(
-            "train-tts-neg",
-            wake_data.tts_negative_jobs(cfg.tts_negative_sentences, cfg.tts_confusable_utterances,
-                                        tts, rng_tts),
-            cache, cfg.workers))
     rng_eval = np.random.default_rng([seed, 2])
     eval_wake = wake_data.synthesize_pool(
         "heldout-wake", wake_data.wake_jobs(cfg.eval_wake_utterances, True, rng_eval), cache,
@@ -130,13 +103,6 @@ def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> Wa
                                                cfg.eval_confusable_utterances,
                                                cfg.eval_russian_utterances, True, rng_eval),
         cache, cfg.workers)
-    tts_positives = []
-    if cfg.eval_tts_wake_utterances:
-        tts_positives = wake_data.eval_positives(wake_data.synthesize_pool(
-            "heldout-tts-wake", wake_data.tts_wake_jobs(cfg.eval_tts_wake_utterances,
-                                                        wake_data.TTS_HELDOUT_VOICES, True,
-                                                        np.random.default_rng([seed, 6])),
-            cache, cfg.workers), seed)
     train = wake_data.make_clips(pools, cfg.positive_clips, cfg.negative_clips, cfg.clip_frames,
                                  seed, cache, "train", cfg.workers)
     return WakeData(
@@ -145,7 +111,6 @@ def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> Wa
         calib_negative=wake_data.eval_negative_stream(eval_neg, cfg.calib_negative_seconds, seed + 1),
         test_negative=wake_data.eval_negative_stream(eval_neg, cfg.eval_negative_seconds, seed),
         confusables=wake_data.eval_confusables(eval_neg, seed),
-        tts_positives=tts_positives,
     )
 
 

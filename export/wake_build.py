@@ -180,10 +180,6 @@ def evaluate(path: Path, spec: dict, data) -> dict:
     chosen = by_smoothing[k]
     thr, test = chosen["threshold"], chosen["roc"]
     at = next(r for r in test if r["threshold"] == thr)
-    # extra figure, chosen nothing: a TTS voice of another engine that training never heard
-    tts_positives = data.tts_positives
-    tts_peaks = positive_peaks(positive_probs(det, tts_positives), tts_positives, k)
-    tts_frr = round(float((tts_peaks < thr).mean()), 4) if len(tts_peaks) else None
     per_k = {}
     for j, b in by_smoothing.items():
         t_at = next(r for r in b["roc"] if r["threshold"] == b["threshold"])
@@ -193,7 +189,6 @@ def evaluate(path: Path, spec: dict, data) -> dict:
             "fa_per_hour": at["fa_per_hour"],
             "confusable_fire_rate": at.get("confusable_fire_rate"),
             "confusable_utterances": len(data.confusables),
-            "tts_voice_frr": tts_frr, "tts_voice_utterances": len(tts_peaks),
             "roc": test, "calibration_roc": chosen["calibration_roc"], "by_smoothing": per_k,
             "test_hours": round(test_h, 3),
             "calibration_hours": round(calib_h, 3), "test_positives": len(test_idx),
@@ -256,9 +251,6 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
             "heldout_voices": {"variants": list(wake_data.HELDOUT_VARIANTS),
                                "accents": list(wake_data.HELDOUT_ACCENTS)},
             "heldout_confusables": list(wake_data.HELDOUT_CONFUSABLES),
-            "train_tts_voices": list(wake_data.TTS_VOICES) if cfg.tts_wake_utterances
-            + cfg.tts_negative_sentences + cfg.tts_confusable_utterances else [],
-            "heldout_tts_voices": list(wake_data.TTS_HELDOUT_VOICES) if cfg.eval_tts_wake_utterances else [],
         }
         for variant, m in per_variant.items():
             for key, value in m.items():

@@ -1,9 +1,7 @@
 """Synthetic training and evaluation audio for the "hey TARS" wake model.
 
-Speech comes from Debian's ``espeak-ng`` (accents × voice variants × speeds × pitches) and, for
-training only, from two other engines with their own voices: ``flite`` (built-in voices) and
-``festival`` (festvox voices) -- see :data:`TTS_VOICES` (off in the default build). The rest is
-numpy: coloured noise, music-like tones, gain, additive noise at several SNRs,
+Speech comes from Debian's ``espeak-ng`` (accents × voice variants × speeds × pitches); the
+rest is numpy: coloured noise, music-like tones, gain, additive noise at several SNRs,
 reverberation (a synthetic exponentially decaying impulse response), speed perturbation and
 time shifts.
 
@@ -31,9 +29,7 @@ import io
 import json
 import multiprocessing as mp
 import re
-import shutil
 import subprocess
-import tempfile
 import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -73,31 +69,10 @@ CONFUSABLES = (
 )
 HELDOUT_CONFUSABLES = ("hey Lars", "hey jars", "hey Mars", "a tarp", "hey tours", "hey Dallas",
                        "hey stairs", "hey star", "they are", "hey taxi")
-# Other TTS engines (training side only; the held-out evaluation stays espeak-ng). Voice names
-# are "engine:voice". One flite voice is never trained on: an extra held-out figure.
-TTS_VOICES = ("flite:kal", "flite:kal16", "flite:awb", "flite:slt", "festival:kal_diphone",
-              "festival:ked_diphone", "festival:cmu_us_slt_arctic_hts")
-TTS_HELDOUT_VOICES = ("flite:rms",)
-# mean F0 (Hz) the pitch setting scales, per voice (their natural register)
-_F0_BASE = {"kal": 105, "kal16": 105, "awb": 115, "rms": 105, "slt": 175,
-            "kal_diphone": 105, "ked_diphone": 105}
-# what each engine/voice needs, and the Debian package that provides it
-TTS_REQUIREMENTS = {
-    "flite": ("flite", "flite"),
-    "festival": ("text2wave", "festival"),
-    "festival:kal_diphone": ("/usr/share/festival/voices/english/kal_diphone", "festvox-kallpc16k"),
-    "festival:ked_diphone": ("/usr/share/festival/voices/english/ked_diphone", "festvox-kdlpc16k"),
-    "festival:cmu_us_slt_arctic_hts": ("/usr/share/festival/voices/us/cmu_us_slt_arctic_hts",
-                                       "festvox-us-slt-hts"),
-}
-TTS_APT_PACKAGES = ("flite", "festival", "festvox-kallpc16k", "festvox-kdlpc16k",
-                    "festvox-us-slt-hts")
-
 IGNORE_BEFORE = 10  # frames before the phrase end that are neither positive nor negative
 POSITIVE_FRAMES = 35  # frames after the phrase end labelled positive (350 ms)
 HARD_NEGATIVE_WEIGHT = 3.0  # loss weight of frames of clips with a confusable phrase
 SPEED_PERTURB_P = 0.7  # share of training clips whose speech is speed-perturbed
-TTS_SPEED_PERTURB_P = 1.0  # the same for speech from the other engines (few voices: always)
 
 # Speech addressed to TARS by name ("hello TARS", "thanks, tars") is in neither class: whether
 # it should wake the assistant is a product decision, not something to train against.
@@ -165,103 +140,15 @@ class SpeechJob:
     prefix: str = ""
 
 
-class MissingSpeechEngine(ValueError):
-    """A TTS engine or voice the training data needs is not installed (one line: the package)."""
-
-
-def check_tts_engines(voices_needed=TTS_VOICES + TTS_HELDOUT_VOICES) -> None:
-    """Raise :class:`MissingSpeechEngine` naming the apt packages that are missing."""
-    missing = []
-    for voice in voices_needed:
-        engine = voice.split(":")[0]
-        for key in (engine, voice):
-            if key not in TTS_REQUIREMENTS:
-                continue
-            what, package = TTS_REQUIREMENTS[key]
-            present = Path(what).exists() if what.startswith("/") else shutil.which(what)
-            if not present and package not in missing:
-                missing.append(package)
-    if missing:
-        raise MissingSpeechEngine(
-            "the wake model's training speech needs the Debian package(s) " + " ".join(missing)
-            + f" (apt-get install -y {' '.join(TTS_APT_PACKAGES)})")
-
-
-def _wav_pcm(data: bytes) -> np.ndarray:
-    with wave.open(io.BytesIO(data)) as wav:
-        rate = wav.getframerate()
-        raw = wav.readframes(wav.getnframes())
-    return audio.resample(np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0, rate, SR)
-
-
-def _tts_settings(name: str, speed: int, pitch: int) -> tuple[float, float]:
-    """espeak-style speed (wpm) and pitch (0–99) -> (duration stretch, mean F0 in Hz)."""
-    stretch = 160.0 / speed
-    f0 = _F0_BASE.get(name, 110) * 2 ** ((pitch - 50) / 120)
-    return stretch, f0
-
-
-def _flite(text: str, name: str, speed: int, pitch: int) -> np.ndarray:
-    stretch, f0 = _tts_settings(name, speed, pitch)
-    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
-        subprocess.run(["flite", "-voice", name, "--setf", f"duration_stretch={stretch:.3f}",
-                        "--setf", f"int_f0_target_mean={f0:.1f}", "-t", text, "-o", out.name],
-                       capture_output=True, check=True, timeout=60)
-        return _wav_pcm(Path(out.name).read_bytes())
-
-
-_FESTIVAL: dict[str, subprocess.Popen] = {}  # one festival process per voice per worker
-
-
-def _festival_process(name: str) -> subprocess.Popen:
-    """A persistent ``festival`` with the voice loaded (its start-up costs ~0.6 s, more than
-    synthesising an utterance); commands go to stdin, a marker line ends each answer."""
-    proc = _FESTIVAL.get(name)
-    if proc is None or proc.poll() is not None:
-        proc = subprocess.Popen(["festival", "--pipe"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        proc.stdin.write(f"(voice_{name})\n(set! tars_lr int_lr_params)\n"
-                         "(set! tars_hts (if (boundp 'hts_engine_params) hts_engine_params nil))\n")
-        _FESTIVAL[name] = proc
-    return proc
-
-
-def _festival(text: str, name: str, speed: int, pitch: int) -> np.ndarray:
-    stretch, f0 = _tts_settings(name, speed, pitch)
-    proc = _festival_process(name)
-    quoted = text.replace("\\", " ").replace('"', " ")
-    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
-        cmds = [f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
-        if name.endswith("_diphone"):  # linear-regression F0 model: shift its target mean
-            cmds.append(f"(set! int_lr_params (cons (list 'target_f0_mean {f0:.1f}) tars_lr))")
-        if name.endswith("_hts"):  # HTS ignores Duration_Stretch; its engine's speed rate
-            # ("-r") works, its half-tone shift does not (measured), so pitch stays the voice's
-            rate = f'(list (list "-r" {1 / stretch:.3f}))'
-            cmds.append(f"(set! hts_engine_params (append tars_hts {rate}))")
-        cmds.append(f'(utt.save.wave (utt.synth (Utterance Text "{quoted}")) "{out.name}" \'riff)')
-        cmds.append('(system "echo @@tars-done@@")')  # festival's own stdout is buffered
-        proc.stdin.write("\n".join(cmds) + "\n")
-        proc.stdin.flush()
-        for line in proc.stdout:
-            if "@@tars-done@@" in line:
-                break
-        else:
-            raise RuntimeError(f"festival ({name}) exited while synthesising {text!r}")
-        return _wav_pcm(Path(out.name).read_bytes())
-
-
-def _speak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """Speech from the engine the voice names ("flite:awb", "festival:kal_diphone"; anything
-    else is an espeak-ng voice)."""
-    if voice.startswith("flite:"):
-        return _flite(text, voice.split(":", 1)[1], speed, pitch)
-    if voice.startswith("festival:"):
-        return _festival(text, voice.split(":", 1)[1], speed, pitch)
+def _espeak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     proc = subprocess.run(
         ["espeak-ng", "--stdout", "-v", voice, "-s", str(speed), "-p", str(pitch), text],
         capture_output=True, check=True, timeout=60,
     )
-    return _wav_pcm(proc.stdout)
+    with wave.open(io.BytesIO(proc.stdout)) as wav:
+        rate = wav.getframerate()
+        raw = wav.readframes(wav.getnframes())
+    return audio.resample(np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0, rate, SR)
 
 
 def _voiced_span(pcm: np.ndarray) -> tuple[int, int]:
@@ -276,11 +163,11 @@ def _voiced_span(pcm: np.ndarray) -> tuple[int, int]:
 
 def synthesize(job: SpeechJob) -> tuple[np.ndarray, int]:
     """(int16 speech trimmed to its voiced span, end sample of ``prefix`` in it or −1)."""
-    pcm = _speak(job.text, job.voice, job.speed, job.pitch)
+    pcm = _espeak(job.text, job.voice, job.speed, job.pitch)
     start, stop = _voiced_span(pcm)
     end = -1
     if job.prefix:
-        alone = _speak(job.prefix, job.voice, job.speed, job.pitch)
+        alone = _espeak(job.prefix, job.voice, job.speed, job.pitch)
         p_start, p_stop = _voiced_span(alone)
         end = min(stop, start + (p_stop - p_start)) - start
     peak = np.abs(pcm[start:stop]).max(initial=1e-6)
@@ -301,15 +188,8 @@ class SpeechPool:
         return self.data[self.offsets[i]: self.offsets[i + 1]].astype(np.float32) / 32767.0
 
 
-# bump when what flite/festival jobs produce changes (espeak-ng pools keep their old keys)
-TTS_SYNTH_VERSION = 2
-
-
 def synthesize_pool(name: str, jobs: list[SpeechJob], cache: Path, workers: int = 2) -> SpeechPool:
-    what: list = [asdict(j) for j in jobs]
-    if any(":" in j.voice for j in jobs):
-        what.append(["tts", TTS_SYNTH_VERSION])
-    key = hashlib.sha256(json.dumps(what).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([asdict(j) for j in jobs]).encode()).hexdigest()[:16]
     path = cache / f"speech-{name}-{key}.npz"
     if path.exists():
         z = np.load(path)
@@ -317,7 +197,7 @@ def synthesize_pool(name: str, jobs: list[SpeechJob], cache: Path, workers: int 
     cache.mkdir(parents=True, exist_ok=True)
     with mp.get_context("fork").Pool(workers) as pool:
         results = list(tqdm(pool.imap(synthesize, jobs, chunksize=16), total=len(jobs),
-                            desc=f"speech {name}", unit="utt"))
+                            desc=f"espeak-ng {name}", unit="utt"))
     lengths = np.array([len(r[0]) for r in results])
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     data = np.concatenate([r[0] for r in results]) if results else np.zeros(0, np.int16)
@@ -370,51 +250,6 @@ def negative_jobs(n_sent: int, n_conf: int, n_ru: int, heldout: bool,
         jobs.append(SpeechJob(ru[rng.integers(len(ru))], ru_voices[rng.integers(len(ru_voices))],
                               speed, pitch))
     return jobs
-
-
-def tts_wake_jobs(n: int, tts_voices: tuple[str, ...], heldout_text: bool,
-                  rng: np.random.Generator) -> list[SpeechJob]:
-    """Wake utterances from the other engines (:data:`TTS_VOICES`), alone (half) or followed
-    by a request (half); requests from the held-out or the training sentences."""
-    reqs = sentences(heldout_text)
-    jobs = []
-    for i in range(n):
-        form = WAKE_FORMS[rng.integers(len(WAKE_FORMS))]
-        voice = tts_voices[rng.integers(len(tts_voices))]
-        speed, pitch = _speed_pitch(rng)
-        text = form
-        if i % 2:
-            sep = ", " if rng.random() < 0.5 else " "
-            text = form.rstrip("!.") + sep + reqs[rng.integers(len(reqs))]
-        jobs.append(SpeechJob(text, voice, speed, pitch, prefix=form))
-    return jobs
-
-
-def tts_negative_jobs(n_sent: int, n_conf: int, tts_voices: tuple[str, ...],
-                      rng: np.random.Generator) -> list[SpeechJob]:
-    """Training negatives from the other engines: training sentences and training confusables
-    (the same voices say the wake phrase, so the voice alone must not decide)."""
-    texts = sentences(False)
-    jobs = []
-    for _ in range(n_sent):
-        speed, pitch = _speed_pitch(rng)
-        jobs.append(SpeechJob(texts[rng.integers(len(texts))],
-                              tts_voices[rng.integers(len(tts_voices))], speed, pitch))
-    for i in range(n_conf):
-        speed, pitch = _speed_pitch(rng)
-        conf = CONFUSABLES[rng.integers(len(CONFUSABLES))]
-        text = conf + (" " + texts[rng.integers(len(texts))] if i % 2 else "")
-        jobs.append(SpeechJob(text, tts_voices[rng.integers(len(tts_voices))], speed, pitch,
-                              prefix="hard:" + conf))
-    return jobs
-
-
-def merge_pools(*pools: SpeechPool) -> SpeechPool:
-    """One pool with the utterances of all (in order)."""
-    lengths = np.concatenate([np.diff(p.offsets) for p in pools])
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return SpeechPool(np.concatenate([p.data for p in pools]), offsets,
-                      np.concatenate([p.ends for p in pools]), [j for p in pools for j in p.jobs])
 
 
 # --------------------------------------------------------------------------- noise and effects
@@ -533,10 +368,6 @@ def _place(seg: np.ndarray, n: int, start: int) -> np.ndarray:
     return out
 
 
-def _perturb_p(job: SpeechJob) -> float:
-    return TTS_SPEED_PERTURB_P if ":" in job.voice else SPEED_PERTURB_P
-
-
 def make_clip(kind: int, i: int, pools: dict[str, SpeechPool], n_frames: int,
               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One augmented clip of ``n_frames`` frames -> (pcm, targets, weights)."""
@@ -547,7 +378,7 @@ def make_clip(kind: int, i: int, pools: dict[str, SpeechPool], n_frames: int,
         wake = pools["wake"]
         j = int(rng.integers(len(wake)))
         speech, end = wake.get(j), int(wake.ends[j])
-        if rng.random() < _perturb_p(wake.jobs[j]):
+        if rng.random() < SPEED_PERTURB_P:
             speech, scale = perturb_speed(speech, rng)
             end = min(len(speech), round(end * scale))
         # the phrase ends somewhere in the clip's second third .. near its end
@@ -570,7 +401,7 @@ def make_clip(kind: int, i: int, pools: dict[str, SpeechPool], n_frames: int,
             pool = pools["neg"]
             j = int(rng.integers(len(pool)))
             speech = pool.get(j)
-            if rng.random() < _perturb_p(pool.jobs[j]):
+            if rng.random() < SPEED_PERTURB_P:
                 speech, _ = perturb_speed(speech, rng)
             start = int(rng.integers(-max(0, len(speech) - n // 2), max(1, n - len(speech) // 2)))
             pcm = _place(speech, n, start)
@@ -608,8 +439,6 @@ def make_clips(pools: dict[str, SpeechPool], n_pos: int, n_neg: int, n_frames: i
         tag, n_pos, n_neg, n_frames, seed, IGNORE_BEFORE, POSITIVE_FRAMES, HARD_NEGATIVE_WEIGHT,
         [len(p) for p in pools.values()], [int(p.data[:1000].astype(np.int64).sum()) for p in pools.values()],
         audio.N_MELS, audio.HOP_SAMPLES, SPEED_PERTURB_P, 4,
-        *([TTS_SPEED_PERTURB_P] if any(":" in j.voice for p in pools.values() for j in p.jobs)
-          else []),
     ]).encode()).hexdigest()[:16]
     path = cache / f"clips-{tag}-{key}.npz"
     if path.exists():

@@ -25,17 +25,6 @@ needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                   reason="espeak-ng is not installed (apt-get install espeak-ng)")
 
 
-def _tts_missing() -> str:
-    try:
-        wake_data.check_tts_engines()
-    except wake_data.MissingSpeechEngine as exc:
-        return str(exc)
-    return ""
-
-
-needs_tts = pytest.mark.skipif(bool(_tts_missing()), reason=_tts_missing() or "-")
-
-
 def _random_model(scheme: str = "none", seed: int = 0) -> WakeMinGRU:
     torch.manual_seed(seed)
     model = WakeMinGRU(WakeConfig())
@@ -210,51 +199,6 @@ def test_silent_on_heldout_sentence_without_the_phrase(bundle, tmp_path, voice, 
 
 
 # ---------------------------------------------------------------------------- the builder
-
-
-def test_missing_tts_engine_is_one_line_naming_the_package(monkeypatch):
-    real = shutil.which
-    monkeypatch.setattr(wake_data.shutil, "which",
-                        lambda name: None if name == "flite" else real(name))
-    with pytest.raises(wake_data.MissingSpeechEngine, match=r"package\(s\) flite\b") as info:
-        wake_data.check_tts_engines(("flite:awb",))
-    assert "\n" not in str(info.value) and "apt-get install" in str(info.value)
-    assert isinstance(info.value, ValueError)  # tars-export prints it as one line, exit 2
-
-
-@needs_tts
-@pytest.mark.parametrize("voice", [*wake_data.TTS_VOICES, *wake_data.TTS_HELDOUT_VOICES])
-def test_tts_voices_speak_and_mark_the_phrase_end(voice):
-    pcm, end = wake_data.synthesize(wake_data.SpeechJob("hey TARS, what time is it", voice, 160, 50,
-                                                        prefix="hey TARS"))
-    assert len(pcm) > 0.8 * audio.SAMPLE_RATE and np.abs(pcm).max() > 20000
-    assert 0.2 * audio.SAMPLE_RATE < end < 0.6 * len(pcm)
-    slow, _ = wake_data.synthesize(wake_data.SpeechJob("hey TARS", voice, 110, 20))
-    fast, _ = wake_data.synthesize(wake_data.SpeechJob("hey TARS", voice, 210, 80))
-    assert not np.array_equal(slow, fast)  # speed / pitch settings reach the engine
-
-
-def test_heldout_split_has_no_tts_voice():
-    assert not set(wake_data.TTS_VOICES) & set(wake_data.TTS_HELDOUT_VOICES)
-    assert all(":" not in v for v in wake_data.voices(True))  # evaluation stays espeak-ng
-
-
-@needs_tts
-def test_tts_pools_append_to_the_espeak_pools(tmp_path):
-    rng = np.random.default_rng(0)
-    jobs = wake_data.tts_wake_jobs(4, wake_data.TTS_VOICES[:2], False, rng)
-    assert all(j.prefix in wake_data.WAKE_FORMS for j in jobs)
-    assert all(j.voice in wake_data.TTS_VOICES[:2] for j in jobs)
-    negs = wake_data.tts_negative_jobs(2, 2, wake_data.TTS_VOICES[-2:], rng)
-    assert [wake_data.is_confusable(j) for j in negs] == [False, False, True, True]
-    assert all(j.prefix[len("hard:"):] in wake_data.CONFUSABLES for j in negs[2:])
-    a = wake_data.synthesize_pool("a", jobs, tmp_path, workers=1)
-    b = wake_data.synthesize_pool("b", negs, tmp_path, workers=1)
-    both = wake_data.merge_pools(a, b)
-    assert len(both) == 8 and both.jobs == jobs + negs
-    np.testing.assert_array_equal(both.get(5), b.get(1))
-    np.testing.assert_array_equal(both.get(3), a.get(3))
-    assert list(both.ends[:4]) == list(a.ends) and (both.ends[:4] > 0).all()
 
 
 @pytest.mark.slow
