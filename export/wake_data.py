@@ -97,12 +97,13 @@ def voices(heldout: bool) -> list[str]:
 
 def sentences(heldout: bool) -> list[str]:
     """English utterances to speak as negative speech (and as requests after the wake
-    phrase): the reflex's hand-written set and its grammar. Texts that contain the wake
-    phrase, or address TARS by name at all, are dropped."""
-    from tars_export import intent_grammar
-
-    texts = [t for _i, _g, lang, t in intent_grammar.generate(400, 0) if lang == "en"]
-    texts += _tsv_texts(Path(__file__).parent / "data" / "intents_en.tsv")
+    phrase): the reflex grammar's output, frozen in ``data/wake_sentences_en.txt`` (so a
+    grammar change cannot move the wake evaluation set), and the reflex's hand-written set.
+    Texts that contain the wake phrase, or address TARS by name at all, are dropped."""
+    data = Path(__file__).parent / "data"
+    texts = [ln for ln in (data / "wake_sentences_en.txt").read_text(encoding="utf-8").splitlines()
+             if ln and not ln.startswith("#")]
+    texts += _tsv_texts(data / "intents_en.tsv")
     seen, out = set(), []
     for t in texts:
         key = t.strip().lower()

@@ -222,3 +222,14 @@ def test_quick_build_writes_a_verified_bundle_and_refuses_on_parity_failure(tmp_
     with pytest.raises(VerificationError, match="refusing to write"):
         wake_build.build(tmp_path / "b", seed=0, quick=True)
     assert json.loads((tmp_path / "b" / "manifest.json").read_text()) == before
+
+
+def test_wake_sentences_do_not_follow_the_reflex_grammar(monkeypatch):
+    """The wake data speaks a frozen copy of the grammar's output: editing the reflex grammar
+    must not silently change the wake model's training or held-out sets."""
+    from tars_export import intent_grammar
+
+    before = (wake_data.sentences(False), wake_data.sentences(True))
+    monkeypatch.setattr(intent_grammar, "generate", lambda *a, **k: [(0, "x", "en", "changed grammar")])
+    assert (wake_data.sentences(False), wake_data.sentences(True)) == before
+    assert len(before[0]) > 1000 and len(before[1]) > 200
