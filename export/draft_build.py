@@ -142,14 +142,19 @@ def check_verify_graph(core: TarsCore, draft: DraftHead, path: Path, texts: list
 
 @torch.no_grad()
 def draft_acceptance(core: TarsCore, draft: DraftHead, prompts: list[bytes], max_new: int = 120
-                     ) -> tuple[list[float], int]:
+                     ) -> tuple[list[float], int, float]:
     """Greedy speculative acceptance on held-out prompts. The core decodes greedily; at every
     generated position t the draft proposes K tokens from (h_t, x_{t+1}); acceptance[k] is the
     share of positions whose first k+1 proposals all equal the core's own continuation, i.e.
-    the chance that a verify call accepts at least k+1 draft tokens. Returns (rates, positions)."""
+    the chance that a verify call accepts at least k+1 draft tokens.
+
+    Rounds start only where the previous round stopped, which is right after a rejected
+    proposal, where drafting is harder than on average; so the tokens a round really yields
+    are measured too, by walking the continuation round by round as the runtime does.
+    Returns (rates, positions, tokens per round)."""
     k_max = draft.cfg.n_draft
     hits = np.zeros(k_max)
-    positions = 0
+    positions = rounds = round_tokens = 0
     for prompt in prompts:
         gen = greedy_torch(core, prompt, max_new)
         if tokenizer.END in gen:
@@ -157,14 +162,21 @@ def draft_acceptance(core: TarsCore, draft: DraftHead, prompts: list[bytes], max
         seq = torch.tensor([list(prompt) + gen])
         _, hidden, _, _ = core(seq)
         p = len(prompt)
+        accepted = []
         # position t = p-1+i has produced gen[i]; the draft then proposes gen[i+1 .. i+K]
         for i in range(len(gen) - k_max):
-            t = p - 1 + i
-            proposed, _ = draft(hidden[:, t], torch.tensor([gen[i]]))
-            match = proposed[0].numpy() == np.array(gen[i + 1 : i + 1 + k_max])
-            hits += np.cumprod(match)
+            proposed, _ = draft(hidden[:, p - 1 + i], torch.tensor([gen[i]]))
+            match = np.cumprod(proposed[0].numpy() == np.array(gen[i + 1 : i + 1 + k_max]))
+            hits += match
+            accepted.append(int(match.sum()))
             positions += 1
-    return [round(float(h / max(1, positions)), 4) for h in hits], positions
+        i = 0
+        while i < len(accepted):  # a round at i emits its accepted drafts + the core's token
+            rounds += 1
+            round_tokens += accepted[i] + 1
+            i += accepted[i] + 1
+    return ([round(float(h / max(1, positions)), 4) for h in hits], positions,
+            round(round_tokens / max(1, rounds), 3))
 
 
 def acceptance_prompts(heldout: list[bytes], n: int) -> list[bytes]:
@@ -209,7 +221,8 @@ def build_for_core(bundle_dir: Path, core: TarsCore, deployed: str, data: CoreDa
         verify_parity = check_verify_graph(core, draft, verify_path, texts)
         bar.update()
         prompts = acceptance_prompts(data.heldout, 8 if quick else 60)
-        acceptance, positions = draft_acceptance(core, draft, prompts, max_new=24 if quick else 120)
+        acceptance, positions, per_round = draft_acceptance(core, draft, prompts,
+                                                            max_new=24 if quick else 120)
         bar.update()
         bar.close()
         weights = tmp / "weights.npz"
@@ -236,6 +249,7 @@ def build_for_core(bundle_dir: Path, core: TarsCore, deployed: str, data: CoreDa
                 "acceptance": acceptance,
                 "acceptance_positions": positions,
                 "expected_tokens_per_verify": round(1 + sum(acceptance), 3),
+                "tokens_per_round": per_round,
                 "params": sum(p.numel() for n, p in draft.named_parameters()
                               if not n.startswith("embed.")),
                 "bytes": draft_path.stat().st_size,
@@ -251,7 +265,8 @@ def build_for_core(bundle_dir: Path, core: TarsCore, deployed: str, data: CoreDa
         written = put_model(bundle_dir, "draft", entry,
                             {"int8": draft_path, "int8.verify": verify_path, "int8.weights": weights},
                             desc)
-    tqdm.write(f"draft: built in {time.time() - t0:.0f} s, acceptance {acceptance}")
+    tqdm.write(f"draft: built in {time.time() - t0:.0f} s, acceptance {acceptance}, "
+               f"{per_round} tokens per round")
     return written
 
 

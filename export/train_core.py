@@ -55,7 +55,7 @@ class CoreTrainConfig:
     draft_lr: float = 3e-3
     n_draft: int = 4
     draft_self_fraction: float = 0.5  # share of each draft batch that is the core's own greedy text
-    draft_self_windows: int = 1920
+    draft_self_windows: int = 7680
     train_dialogues: int = 20000
     heldout_dialogues: int = 600
     eval_every: int = 400
