@@ -144,11 +144,7 @@ class VoiceSensor(Sensor):
                 wake = self._load_wake(source)
                 if wake is None:
                     return
-            self.listening_on = f"listening on {source.name or 'the default input'}"
-            self.threshold = round(float(wake.threshold), 4)
-            self._report("running", self.listening_on)
-            pipeline = build_pipeline(config, wake, self._ask, self._emit, on_tick=ctx.beat,
-                                      stt=stt)
+            pipeline = self._start(f"listening on {source.name or 'the default input'}", wake, stt)
             try:
                 pipeline.run(source, ctx.stopping)
             except NoMicrophone as exc:  # unplugged while listening
@@ -156,6 +152,14 @@ class VoiceSensor(Sensor):
                 ctx.set_state("no_device", str(exc), retry_s=config["retry_s"])
                 if ctx.sleep(config["retry_s"]):
                     return
+
+    def _start(self, listening_on: str, wake, stt: SpeechToText):
+        """Report "running" on ``listening_on`` and build the pipeline around ``wake``."""
+        self.listening_on = listening_on
+        self.threshold = round(float(wake.threshold), 4)
+        self._report("running", listening_on)
+        return build_pipeline(self.config, wake, self._ask, self._emit, on_tick=self.ctx.beat,
+                              stt=stt)
 
     def _play_recording(self, stt: SpeechToText) -> None:
         """``input_wav``: the recording instead of the microphone, once; then idle."""
@@ -170,11 +174,7 @@ class VoiceSensor(Sensor):
         wake = self._load_wake(source)
         if wake is None:
             return
-        self.listening_on = f"playing {source.path.name}"
-        self.threshold = round(float(wake.threshold), 4)
-        self._report("running", self.listening_on)
-        build_pipeline(self.config, wake, self._ask, self._emit, on_tick=ctx.beat,
-                       stt=stt).run(source, ctx.stopping)
+        self._start(f"playing {source.path.name}", wake, stt).run(source, ctx.stopping)
         self._report("idle", f"finished playing {source.path.name}")
         while not ctx.sleep(self.config["retry_s"]):
             pass
