@@ -20,9 +20,9 @@ ONNX graphs (the ``draft`` model of a bundle):
 * ``draft``: hidden (1, D) float32, token (1,) int64 -> draft_tokens (1, K) int64,
   draft_logits (1, K, 256) float32. Proposes the first round after a prefill.
 * ``verify`` (:class:`SpeculateGraph`): the core over a round's K+1 tokens with the state after
-  every position, fused with the head drafting the NEXT round from every position (tokens and
-  the head's probabilities for them). Whichever prefix of the round the core accepts, the next
-  proposals are already there: one ONNX Runtime call per round.
+  every position, fused with the head drafting the NEXT round from every position. Whichever
+  prefix of the round the core accepts, the next proposals are already there: one ONNX Runtime
+  call per round.
 """
 
 from __future__ import annotations
@@ -112,11 +112,10 @@ class DraftHead(nn.Module):
 
 class SpeculateGraph(nn.Module):
     """One speculative round in one graph. tokens (1, T) = [x, d1..dK] + core states ->
-    logits (1, T, V), hidden (1, T, D), next_drafts (1, T, K), next_draft_probs (1, T, K),
-    every position's states (1, T, ...). Row j of next_drafts is what the head proposes after
-    the core's own token at position j (argmax of logits j), i.e. the next round's drafts when
-    the core accepts j proposals; next_draft_probs are the head's own probabilities for them,
-    which the runtime uses to skip a verify the drafts are unlikely to pay for."""
+    logits (1, T, V), hidden (1, T, D), next_drafts (1, T, K), every position's states
+    (1, T, ...). Row j of next_drafts is what the head proposes after the core's own token at
+    position j (argmax of logits j), i.e. the next round's drafts when the core accepts j
+    proposals."""
 
     def __init__(self, core: TarsCore, head: DraftHead):
         super().__init__()
@@ -125,15 +124,8 @@ class SpeculateGraph(nn.Module):
 
     def forward(self, tokens, *states):
         logits, hidden, _, at = self.core(tokens, list(states), per_position=True)
-        next_drafts, next_logits = self.head(hidden[0], logits[0].argmax(-1))
-        probs = draft_probabilities(next_drafts, next_logits)
-        return (logits, hidden, next_drafts.unsqueeze(0), probs.unsqueeze(0), *at)
-
-
-def draft_probabilities(tokens: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """The head's softmax probability of each token it proposed: tokens (..., K), logits
-    (..., K, V) -> (..., K). The runtime computes the same from the draft graph's logits."""
-    return torch.softmax(logits, -1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        next_drafts, _ = self.head(hidden[0], logits[0].argmax(-1))
+        return (logits, hidden, next_drafts.unsqueeze(0), *at)
 
 
 class DraftGraph(nn.Module):

@@ -6,9 +6,8 @@ Files written:
 
     draft.int8.onnx          draft graph   hidden (1, D), token (1,) -> draft_tokens (1, K), draft_logits (1, K, 256)
     draft.int8.verify.onnx   verify graph  tokens (1, K+1) + core states -> logits (1, K+1, 256),
-                                           hidden (1, K+1, D), next_drafts (1, K+1, K),
-                                           next_draft_probs (1, K+1, K), states after every
-                                           position (1, K+1, ...)   (tars_export.draft.SpeculateGraph)
+                                           hidden (1, K+1, D), next_drafts (1, K+1, K), states after
+                                           every position (1, K+1, ...)   (tars_export.draft.SpeculateGraph)
     draft.int8.weights.npz   the head's weights (INT8 codes + scales)
 
 The verify graph carries its own copy of the core's weights (0.5 MB for the ternary core): a
@@ -74,8 +73,7 @@ def verify_io(core: TarsCore, n_draft: int) -> tuple[list[dict], list[dict]]:
         {"name": n, "dtype": "float32", "shape": list(s)} for n, s in specs]
     outputs = [{"name": "logits", "dtype": "float32", "shape": [1, t, core.cfg.vocab_size]},
                {"name": "hidden", "dtype": "float32", "shape": [1, t, core.cfg.d_model]},
-               {"name": "next_drafts", "dtype": "int64", "shape": [1, t, n_draft]},
-               {"name": "next_draft_probs", "dtype": "float32", "shape": [1, t, n_draft]}]
+               {"name": "next_drafts", "dtype": "int64", "shape": [1, t, n_draft]}]
     outputs += [{"name": f"{n}_at", "dtype": "float32", "shape": [1, t, *s[1:]]} for n, s in specs]
     return inputs, outputs
 
@@ -135,7 +133,7 @@ def check_verify_graph(core: TarsCore, draft: DraftHead, path: Path, texts: list
         if not np.array_equal(ref[2].numpy(), got[2]):
             raise VerificationError("draft verify graph: next drafts differ from PyTorch; "
                                     "refusing to write")
-        labels = ["logits", "hidden", None, "next draft probabilities", *(f"state {n}" for n in names)]
+        labels = ["logits", "hidden", None, *(f"state {n}" for n in names)]
         for label, r, g in zip(labels, ref, got):
             if label is not None:
                 worst = max(worst, check_parity(f"draft verify {label}", r.numpy(), g, tolerance))

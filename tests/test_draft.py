@@ -99,19 +99,14 @@ def test_verify_graph_drafts_the_next_round_from_every_position():
     core, draft = _pair(4, k=3)
     tokens = torch.randint(0, 256, (1, 4))
     with torch.no_grad():
-        logits, hidden, next_drafts, next_probs, *at = SpeculateGraph(core, draft)(
-            tokens, *core.initial_state(1))
+        logits, hidden, next_drafts, *at = SpeculateGraph(core, draft)(tokens, *core.initial_state(1))
         ref_logits, ref_hidden, _, ref_at = core(tokens, per_position=True)
         torch.testing.assert_close(logits, ref_logits)
         for got, ref in zip(at, ref_at):
             torch.testing.assert_close(got, ref)
         for j in range(4):
-            expected, expected_logits = draft(hidden[:, j], logits[:, j].argmax(-1))
+            expected, _ = draft(hidden[:, j], logits[:, j].argmax(-1))
             assert torch.equal(next_drafts[:, j], expected)
-            # the head's own probability of each token it proposed
-            probs = torch.softmax(expected_logits, -1)[0, torch.arange(3), expected[0]]
-            torch.testing.assert_close(next_probs[0, j], probs)
-            assert torch.all((next_probs > 0) & (next_probs <= 1))
 
 
 def _texts():

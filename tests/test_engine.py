@@ -277,40 +277,6 @@ def test_speculative_greedy_equals_plain_greedy(engine):
     assert a.text == b.text
 
 
-def test_expected_tokens_of_a_round():
-    from tars_edge.engine.speculative import expected_tokens
-
-    assert expected_tokens([]) == 1.0
-    assert expected_tokens([1.0, 1.0, 1.0]) == pytest.approx(4.0)
-    # each draft counts only while every one before it is accepted
-    assert expected_tokens([0.5, 0.5]) == pytest.approx(1.75)
-    assert expected_tokens([0.0, 1.0]) == pytest.approx(1.0)
-
-
-def test_gated_speculation_is_still_plain_greedy(engine):
-    """The gate only chooses between a verify and a plain step; at every setting the tokens
-    are plain greedy's, and the settings at both ends take only one path."""
-    from tars_edge.engine.core import frame_turn
-    from tars_edge.engine.speculative import SpecStats, plain_decode, speculative_decode
-
-    model = engine.model
-    totals = {}
-    for q in SPEC_PROMPTS[:8]:
-        full = engine.persona_prefix(engine.persona, "en") + frame_turn(None, q, [], "en")
-        logits, hidden, states = model.prefill(np.frombuffer(full, np.uint8), model.init_states())
-        plain = Emitter(SamplingParams(max_tokens=40))
-        plain_decode(model, states, logits, hidden, plain, Sampler(SamplingParams()))
-        for gate in (0.0, 2.5, 1e9):
-            em, stats = Emitter(SamplingParams(max_tokens=40)), SpecStats()
-            speculative_decode(model, states, logits, hidden, em, stats, gate)
-            assert em.tokens == plain.tokens, (q, gate)
-            t = totals.setdefault(gate, SpecStats())
-            t.rounds, t.steps = t.rounds + stats.rounds, t.steps + stats.steps
-    assert totals[0.0].steps == 0 and totals[0.0].rounds > 0
-    assert totals[1e9].rounds == 0 and totals[1e9].steps > 0
-    assert totals[2.5].rounds > 0 and totals[2.5].steps > 0  # the draft is sure of some rounds only
-
-
 def test_auto_speculation_policy_measures_costs(core_bundle):
     from tars_edge.engine.core import CoreEngine
 

@@ -32,8 +32,7 @@ PROMPTS = [
 THREADS = 1  # the graphs are small; measured faster than 2 threads on the shared 2-core box
 
 
-def _decode_run(model: CoreModel, engine: CoreEngine, spec: bool, max_new: int, reps: int,
-                gate: float = 0.0):
+def _decode_run(model: CoreModel, engine: CoreEngine, spec: bool, max_new: int, reps: int):
     tokens, outputs = 0, []
     wall = ort = 0.0
     stats = SpecStats()
@@ -45,7 +44,7 @@ def _decode_run(model: CoreModel, engine: CoreEngine, spec: bool, max_new: int, 
             ort0 = model.ort_s
             t = time.perf_counter()
             if spec:
-                speculative_decode(model, states, logits, hidden, emitter, stats, gate)
+                speculative_decode(model, states, logits, hidden, emitter, stats)
             else:
                 plain_decode(model, states, logits, hidden, emitter, Sampler(SamplingParams()))
             wall += time.perf_counter() - t
@@ -88,15 +87,12 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
     bar = tqdm(total=6, desc="core", disable=not progress, leave=False)
     _decode_run(model, engine, False, 16, 1)  # warm-up: ORT allocates buffers on first runs
     _decode_run(model, engine, True, 16, 1)
-    # what the daemon's prewarm measures: whether speculation pays here, and the per-round gate
-    calibration = engine.calibrate() if model.has_draft else None
-    gate = calibration["min_expected_tokens"] if calibration else 0.0
     bar.update()
     plain_tok_s, ort_frac, _, plain_out = _decode_run(model, engine, False, max_new, reps)
     bar.update()
     spec_tok_s = acceptance = spec_out = None
     if model.has_draft:
-        spec_tok_s, _, stats, spec_out = _decode_run(model, engine, True, max_new, reps, gate)
+        spec_tok_s, _, stats, spec_out = _decode_run(model, engine, True, max_new, reps)
         acceptance = stats.acceptance
     bar.update()
     cold = _ttft(engine, True, 24)
@@ -111,6 +107,7 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
     engine.cache = PrefixStateCache(bundle.id)
     engine.prewarm(long_persona)
     cached_long = _ttft(engine, False, 12, long_persona)
+    calibration = engine.calibrate()
     torch_tok_s = _torch_tok_s(bundle, engine, max_new)
     bar.update()
     bar.close()
@@ -126,13 +123,9 @@ def run(bundle: Bundle, progress: bool = True, max_new: int = 96, reps: int = 2)
         "ttft_cached_ms_long_persona": round(cached_long, 3),
         "prefix_cache_speedup_long_persona": round(cold_long / cached_long, 2) if cached_long > 0 else None,
         "python_overhead_frac": round(1.0 - ort_frac, 4),
-        "spec_auto_enabled": calibration["worthwhile"] if calibration else None,
-        "spec_round_ms": calibration["round_ms"] if calibration else None,
-        "step_ms": calibration["step_ms"] if calibration else None,
-        "spec_min_expected_tokens": gate if calibration else None,
-        # share of speculative decoding's model calls that were plain steps (gated rounds)
-        "spec_gated_steps_frac": (round(stats.steps / (stats.steps + stats.rounds), 4)
-                                  if spec_tok_s and stats.steps + stats.rounds else None),
+        "spec_auto_enabled": calibration["worthwhile"],
+        "spec_round_ms": calibration["round_ms"],
+        "step_ms": calibration["step_ms"],
         "core_variant": bundle.model("core").get("deployed"),
         "core_threads": THREADS,
         "core_decode_tokens": sum(map(len, plain_out)),

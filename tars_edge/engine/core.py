@@ -50,7 +50,7 @@ class CoreModel:
             self._verify = open_session(bundle.file("draft", graphs["verify"]), threads)
             self.n_draft = int(bundle.model("draft").get("config", {}).get("n_draft", 0))
         self._outs = ["logits", "hidden", *[s.get("output", s["name"] + "_out") for s in self.state_specs]]
-        self._verify_outs = ["logits", "hidden", "next_drafts", "next_draft_probs",
+        self._verify_outs = ["logits", "hidden", "next_drafts",
                              *[s.get("per_position_output", s["name"] + "_at") for s in self.state_specs]]
         self.ort_s = 0.0
         self.calls = 0
@@ -99,26 +99,20 @@ class CoreModel:
 
     def verify(self, tokens, states):
         """One speculative round over ``tokens`` = [x, d1..dK]: (logits (K+1, V), hidden
-        (K+1, D), next drafts (K+1, K), the head's probabilities for them (K+1, K),
-        per-position states (1, K+1, ...))."""
+        (K+1, D), next drafts (K+1, K), per-position states (1, K+1, ...))."""
         tokens = np.asarray(tokens, dtype=np.int64).reshape(1, -1)
         out = self._run(self._verify, self._verify_outs, {"tokens": tokens, **self._feed(states)})
-        return out[0][0], out[1][0], out[2][0], out[3][0], out[4:]
+        return out[0][0], out[1][0], out[2][0], out[3:]
 
     @staticmethod
     def state_at(at, j: int):
         return [np.ascontiguousarray(a[:, j]) for a in at]
 
-    def draft(self, hidden, token: int) -> tuple[np.ndarray, np.ndarray]:
-        """(draft tokens (K,), the head's probability of each) after ``token`` from ``hidden``,
-        the probabilities as the verify graph's ``next_draft_probs`` computes them."""
-        tokens, logits = self._run(self._draft, ["draft_tokens", "draft_logits"],
-                                   {"hidden": np.asarray(hidden, dtype=np.float32).reshape(1, -1),
-                                    "token": np.array([token], dtype=np.int64)})
-        tokens, logits = tokens[0], logits[0].astype(np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)
-        chosen = logits[np.arange(len(tokens)), tokens]
-        return tokens, np.exp(chosen) / np.exp(logits).sum(axis=-1)
+    def draft(self, hidden, token: int) -> list[int]:
+        out = self._run(self._draft, ["draft_tokens"],
+                        {"hidden": np.asarray(hidden, dtype=np.float32).reshape(1, -1),
+                         "token": np.array([token], dtype=np.int64)})
+        return [int(t) for t in out[0][0]]
 
 
 def frame_turn(persona: str | None, text: str, notes: list[str], lang: str) -> bytes:
@@ -287,7 +281,7 @@ class CoreEngine:
         emitter.push = timed_push(emitter.push)
         if spec:
             states, logits, hidden, pending = speculative_decode(self.model, states, logits, hidden,
-                                                                 emitter, stats, self._spec_gate())
+                                                                 emitter, stats)
         else:
             states, logits, hidden, pending = plain_decode(self.model, states, logits, hidden, emitter,
                                                            Sampler(sp))
@@ -322,8 +316,6 @@ class CoreEngine:
         if spec:
             result_stats["draft_acceptance"] = (round(stats.acceptance, 4)
                                                 if stats.acceptance is not None else None)
-            result_stats["spec_rounds"] = stats.rounds
-            result_stats["spec_plain_steps"] = stats.steps
         return CoreAnswer(emitter.text.strip(), n, timings,
                           cancelled=emitter.stop_reason == "cancelled", stats=result_stats)
 
@@ -335,11 +327,6 @@ class CoreEngine:
         # uncalibrated (no prewarm yet): plain; calibrating here would add ~0.1-0.4 s to TTFT
         return self.spec_calibration is not None and self.spec_calibration["worthwhile"]
 
-    def _spec_gate(self) -> float:
-        """Skip a verify the drafts expect to yield fewer tokens than it costs in steps
-        (``speculative.py``); uncalibrated ("always" before a prewarm): verify every round."""
-        return self.spec_calibration["min_expected_tokens"] if self.spec_calibration else 0.0
-
     def calibrate(self, reps: int = 20) -> dict:
         """Median cost of one step vs one speculative round (one verify call, which also
         drafts the next round) on this machine, and the draft's tokens per round from the
@@ -347,7 +334,7 @@ class CoreEngine:
         model = self.model
         _logits, hidden, states = model.prefill(np.frombuffer(b"\x01TARS\x02hi\x03", np.uint8),
                                                model.init_states())
-        d, _ = model.draft(hidden, 65)
+        d = model.draft(hidden, 65)
         tokens = np.array([65, *d], dtype=np.int64)
         # each graph timed in its own run of calls, as decoding uses it: interleaving them
         # would evict each other's weights from the CPU caches and flatter the bigger graph
@@ -362,7 +349,6 @@ class CoreEngine:
                                      metrics.get("expected_tokens_per_verify", 1 + 0.5 * model.n_draft)))
         return {"step_ms": round(step_ms, 4), "round_ms": round(round_ms, 4),
                 "expected_tokens_per_verify": expected,
-                "min_expected_tokens": round(round_ms / step_ms, 3),
                 "worthwhile": round_ms * SPEC_MARGIN < expected * step_ms}
 
     @staticmethod

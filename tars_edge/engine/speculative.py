@@ -10,12 +10,6 @@ are ``next_drafts[j]``: one ONNX Runtime call per round. Only the first round's 
 from the separate draft graph. Every emitted token is the core's own argmax given the tokens
 before it, so the output equals plain greedy decoding token for token.
 
-Gate: a verify costs several steps (``round_ms / step_ms``, measured at calibration), so a round
-whose drafts the head itself doubts is not worth one. Before each round the expected yield
-``1 + Σ_k Π_{i≤k} p_i`` (``p_i``: the head's probability of its i-th draft) is compared with
-``min_expected``; below it, the core takes one plain step instead and the draft graph proposes
-again from there. Which path a round takes never changes a token.
-
 Both loops return ``(states, logits, hidden, pending)``: ``states`` have consumed every
 emitted token except ``pending`` (the last one pushed, which the next model call must feed),
 and ``logits``/``hidden`` belong to the position before ``pending``.
@@ -32,10 +26,9 @@ from tars_edge.engine.generate import Emitter, Sampler
 
 @dataclass
 class SpecStats:
-    rounds: int = 0  # verify calls
+    rounds: int = 0
     drafted: int = 0
     accepted: int = 0
-    steps: int = 0  # plain steps taken where the gate judged a verify not worth it
 
     @property
     def acceptance(self) -> float | None:
@@ -50,32 +43,16 @@ def plain_decode(model, states, logits, hidden, emitter: Emitter, sampler: Sampl
     return states, logits, hidden, x
 
 
-def expected_tokens(probs) -> float:
-    """Tokens one verify yields if the head's probabilities are right: the core's own token
-    plus each draft while all before it were accepted."""
-    return 1.0 + float(np.cumprod(probs).sum())
-
-
-def speculative_decode(model, states, logits, hidden, emitter: Emitter, stats: SpecStats,
-                       min_expected: float = 0.0):
-    """Greedy decoding with the draft head; ``model`` must have ``draft`` and ``verify``.
-    ``min_expected``: the gate (module docstring); 0 verifies every round."""
+def speculative_decode(model, states, logits, hidden, emitter: Emitter, stats: SpecStats):
+    """Greedy decoding with the draft head; ``model`` must have ``draft`` and ``verify``."""
     x = int(np.argmax(logits))
     if not emitter.push(x):
         return states, logits, hidden, x
-    drafts, probs = model.draft(hidden, x)
+    drafts = model.draft(hidden, x)
     while True:
-        if expected_tokens(probs) < min_expected:
-            logits, hidden, states = model.step(x, states)
-            stats.steps += 1
-            x = int(np.argmax(logits))
-            if not emitter.push(x):
-                return states, logits, hidden, x
-            drafts, probs = model.draft(hidden, x)
-            continue
         k = len(drafts)
-        v_logits, v_hidden, next_drafts, next_probs, at = model.verify(
-            np.array([x, *drafts], dtype=np.int64), states)
+        v_logits, v_hidden, next_drafts, at = model.verify(np.array([x, *drafts], dtype=np.int64),
+                                                           states)
         core = v_logits.argmax(axis=-1)
         j = 0
         while j < k and drafts[j] == core[j]:
@@ -92,4 +69,4 @@ def speculative_decode(model, states, logits, hidden, emitter: Emitter, stats: S
         hidden = v_hidden[j]
         logits = v_logits[j]
         x = emitted[-1]
-        drafts, probs = next_drafts[j], next_probs[j]
+        drafts = next_drafts[j]
