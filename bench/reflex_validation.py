@@ -1,0 +1,55 @@
+"""The reflex's validation protocol (docs/reflex.md, rounds 2-5) as one command: train the
+deployed configuration (fp32, 15 epochs) on the training phrasing groups minus 24 validation
+groups carved from them (``split_by_phrasing(train_rows, 0.2, seed=101)``; generated texts that
+normalise to a validation or held-out text dropped), with the data fixed (seed 0) and the model
+seed given, and score the validation groups. The held-out split is never scored here.
+
+    python bench/reflex_validation.py SEED VARIANT      # ~13 min per run on a busy core
+    VARIANT: base | wdrop (round 5: half of the augmented copies of a 4+ word text lose one word)
+
+Prints one JSON line (accuracy, EN, RU, the misread texts with their groups) and writes it to
+/tmp/rx/res_<variant>_<seed>.json.
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tars_export import intents
+from tars_export.mingru import ReflexConfig, ReflexMinGRU
+from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
+
+seed, variant = int(sys.argv[1]), sys.argv[2]
+cfg = ReflexTrainConfig()
+torch.set_num_threads(1)
+train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
+tr, val = intents.split_by_phrasing(train_rows, 0.2, seed=101)
+rng = np.random.default_rng(0)
+rows = tr + grammar_rows(cfg.grammar_per_intent_lang, 0, heldout + val)
+if variant == "wdrop":
+    orig = intents.augment
+    def augment(text, r):
+        words = text.split()
+        if len(words) >= 4 and r.random() < 0.5:
+            i = int(r.integers(len(words)))
+            text = " ".join(words[:i] + words[i + 1:])
+        return orig(text, r)
+    intents.augment = augment
+examples = intents.training_set(rows, rng, augment_copies=cfg.augment_copies)
+torch.manual_seed(seed)
+model = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
+t0 = time.time()
+fit(model, examples, cfg.epochs, cfg.lr, cfg, np.random.default_rng(1000 + seed), f"{variant} s{seed}")
+probs, conf = predict(model, [e.text for e in val])
+y = np.array([e.intent for e in val]); pred = probs.argmax(-1)
+lang = np.array([e.lang for e in val])
+res = {"variant": variant, "seed": seed, "val": round(float((pred == y).mean()), 4),
+       "en": round(float((pred == y)[lang == "en"].mean()), 4), "ru": round(float((pred == y)[lang == "ru"].mean()), 4),
+       "n": len(val), "minutes": round((time.time() - t0) / 60, 1),
+       "wrong": [(e.group, e.text, intents.LABELS[p]) for e, p, ok in zip(val, pred, pred == y) if not ok]}
+print(json.dumps(res, ensure_ascii=False))
+Path("/tmp/rx").mkdir(exist_ok=True)
+Path(f"/tmp/rx/res_{variant}_{seed}.json").write_text(json.dumps(res, ensure_ascii=False))
