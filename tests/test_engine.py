@@ -256,6 +256,39 @@ SPEC_PROMPTS = [
 ]
 
 
+def test_bound_buffers_give_exactly_what_a_plain_session_run_gives(core_bundle):
+    """step and verify run through IOBindings over reused buffers (core.py): chained steps,
+    states from elsewhere, and a verify after steps must all equal ORT's own run()."""
+    from tars_edge.engine.core import CoreModel
+
+    model = CoreModel(core_bundle, threads=1)
+    names = model.state_names
+    _, _, states = model.prefill(np.frombuffer(b"\x01TARS\x02hello", np.uint8), model.init_states())
+    ref = [s.copy() for s in states]
+    for tok in b"hi there":  # the first step copies foreign states in, then the sets alternate
+        logits, hidden, states = model.step(tok, states)
+        want = model._step.run(model._outs, {"token": np.array([tok], np.int64),
+                                             **dict(zip(names, ref))})
+        np.testing.assert_array_equal(logits, want[0][0])
+        np.testing.assert_array_equal(hidden, want[1][0])
+        for got, exp in zip(states, want[2:]):
+            np.testing.assert_array_equal(got, exp)
+        ref = [s.copy() for s in want[2:]]
+    if model.has_draft:
+        tokens = np.array([65, 66, 67, 68, 69][: model.n_draft + 1], np.int64)
+        logits, hidden, drafts, at = model.verify(tokens, states)
+        want = model._verify.run(model._verify_outs, {"tokens": tokens[None], **dict(zip(names, ref))})
+        np.testing.assert_array_equal(logits, want[0][0])
+        np.testing.assert_array_equal(drafts, want[2][0])
+        rolled = model.state_at(at, 2)
+        for got, exp in zip(rolled, want[3:]):
+            np.testing.assert_array_equal(got, exp[:, 2])
+        # what a call returned is not overwritten by the next call's outputs
+        kept = drafts.copy()
+        model.verify(tokens[::-1].copy(), rolled)
+        np.testing.assert_array_equal(drafts, kept)
+
+
 def test_speculative_greedy_equals_plain_greedy(engine):
     assert engine.model.has_draft
     for i, q in enumerate(SPEC_PROMPTS):

@@ -17,6 +17,7 @@ import numpy as np
 from tars_edge import tokenizer
 from tars_edge.bundle import Bundle, BundleError
 from tars_edge.cascade import AskParams, CoreAnswer, CorePrompt
+from tars_edge.engine.buffers import StepBuffers, VerifyBuffers
 from tars_edge.engine.generate import Emitter, Sampler, SamplingParams
 from tars_edge.engine.prefix_cache import PrefixEntry, PrefixStateCache
 from tars_edge.engine.sessions import open_session
@@ -52,6 +53,10 @@ class CoreModel:
         self._outs = ["logits", "hidden", *[s.get("output", s["name"] + "_out") for s in self.state_specs]]
         self._verify_outs = ["logits", "hidden", "next_drafts",
                              *[s.get("per_position_output", s["name"] + "_at") for s in self.state_specs]]
+        self._step_bound = StepBuffers(self._step, self.state_names, self._outs, self.init_states())
+        self._verify_bound = (VerifyBuffers(self._verify, self.state_names, self._verify_outs,
+                                             self.init_states(), self.n_draft)
+                              if self._verify is not None else None)
         self.ort_s = 0.0
         self.calls = 0
         self.state_bytes = sum(int(np.prod(s["shape"])) * 4 for s in self.state_specs)
@@ -82,9 +87,14 @@ class CoreModel:
         return dict(zip(self.state_names, states))
 
     def step(self, token: int, states):
-        out = self._run(self._step, self._outs,
-                        {"token": np.array([token], dtype=np.int64), **self._feed(states)})
-        return out[0][0], out[1][0], out[2:]
+        """(logits (V,), hidden (D,), states') after ``token``. The states live in the
+        model's step buffers (:class:`~tars_edge.engine.buffers.StepBuffers`): valid until
+        the step after next; copy them to keep them longer (the prefix cache does)."""
+        t = time.perf_counter()
+        out = self._step_bound.run(token, states)
+        self.ort_s += time.perf_counter() - t
+        self.calls += 1
+        return out[0][0].copy(), out[1][0].copy(), out[2:]
 
     def prefill(self, tokens, states, chunk: int = PREFILL_CHUNK):
         """(logits (V,), hidden (D,), states) after feeding ``tokens`` (1-D), in chunks."""
@@ -100,13 +110,18 @@ class CoreModel:
     def verify(self, tokens, states):
         """One speculative round over ``tokens`` = [x, d1..dK]: (logits (K+1, V), hidden
         (K+1, D), next drafts (K+1, K), per-position states (1, K+1, ...))."""
-        tokens = np.asarray(tokens, dtype=np.int64).reshape(1, -1)
-        out = self._run(self._verify, self._verify_outs, {"tokens": tokens, **self._feed(states)})
-        return out[0][0], out[1][0], out[2][0], out[3:]
+        t = time.perf_counter()
+        out = self._verify_bound.run(tokens, states)
+        self.ort_s += time.perf_counter() - t
+        self.calls += 1
+        # the small outputs are copied (a round still reads its drafts after the next call);
+        # the per-position states stay in the buffers until state_at copies one position out
+        return out[0][0].copy(), out[1][0].copy(), out[2][0].copy(), out[3:]
 
-    @staticmethod
-    def state_at(at, j: int):
-        return [np.ascontiguousarray(a[:, j]) for a in at]
+    def state_at(self, at, j: int):
+        """The states after verify position ``j``, copied into the verify graph's input
+        buffers (the next round reads them in place; a step copies them into its own)."""
+        return self._verify_bound.load_states([a[:, j] for a in at])
 
     def draft(self, hidden, token: int) -> list[int]:
         out = self._run(self._draft, ["draft_tokens"],
@@ -297,7 +312,8 @@ class CoreEngine:
                            else generated + bytes([tokenizer.END]))
         if history is not None and history != consumed:
             self.cache.discard(history)
-        self.cache.put(PrefixEntry(consumed, list(states), np.asarray(logits), np.asarray(hidden)))
+        # step states live in the model's buffers: the cache keeps copies
+        self.cache.put(PrefixEntry(consumed, [s.copy() for s in states], logits, hidden))
         self.sessions[prompt.session] = consumed
 
         n = len(emitter.tokens)
@@ -338,7 +354,12 @@ class CoreEngine:
         tokens = np.array([65, *d], dtype=np.int64)
         # each graph timed in its own run of calls, as decoding uses it: interleaving them
         # would evict each other's weights from the CPU caches and flatter the bigger graph
-        step_t = self._timed(lambda: model.step(65, states), reps)
+        chain = [states]  # steps feed each other their states, as in decoding
+
+        def one_step():
+            chain[0] = model.step(65, chain[0])[2]
+
+        step_t = self._timed(one_step, reps)
         round_t = self._timed(lambda: model.verify(tokens, states), reps)
         step_ms = float(np.median(step_t)) * 1e3
         round_ms = float(np.median(round_t)) * 1e3
