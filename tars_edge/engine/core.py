@@ -76,12 +76,16 @@ class CoreModel:
     def init_states(self) -> list[np.ndarray]:
         return [np.full(s["shape"], s.get("init", 0.0), dtype=np.float32) for s in self.state_specs]
 
-    def _run(self, sess, outs, feed):
+    def _call(self, fn, *args):
+        """One model call, timed into ``ort_s``."""
         t = time.perf_counter()
-        result = sess.run(outs, feed)
+        result = fn(*args)
         self.ort_s += time.perf_counter() - t
         self.calls += 1
         return result
+
+    def _run(self, sess, outs, feed):
+        return self._call(sess.run, outs, feed)
 
     def _feed(self, states):
         return dict(zip(self.state_names, states))
@@ -90,10 +94,7 @@ class CoreModel:
         """(logits (V,), hidden (D,), states') after ``token``. The states live in the
         model's step buffers (:class:`~tars_edge.engine.buffers.StepBuffers`): valid until
         the step after next; copy them to keep them longer (the prefix cache does)."""
-        t = time.perf_counter()
-        out = self._step_bound.run(token, states)
-        self.ort_s += time.perf_counter() - t
-        self.calls += 1
+        out = self._call(self._step_bound.run, token, states)
         return out[0][0].copy(), out[1][0].copy(), out[2:]
 
     def prefill(self, tokens, states, chunk: int = PREFILL_CHUNK):
@@ -110,10 +111,7 @@ class CoreModel:
     def verify(self, tokens, states):
         """One speculative round over ``tokens`` = [x, d1..dK]: (logits (K+1, V), hidden
         (K+1, D), next drafts (K+1, K), per-position states (1, K+1, ...))."""
-        t = time.perf_counter()
-        out = self._verify_bound.run(tokens, states)
-        self.ort_s += time.perf_counter() - t
-        self.calls += 1
+        out = self._call(self._verify_bound.run, tokens, states)
         # the small outputs are copied (a round still reads its drafts after the next call);
         # the per-position states stay in the buffers until state_at copies one position out
         return out[0][0].copy(), out[1][0].copy(), out[2][0].copy(), out[3:]
