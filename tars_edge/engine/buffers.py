@@ -20,9 +20,10 @@ def _bind(sess, inputs: dict, outputs: dict):
     return io
 
 
-def _output_buffers(sess, names: list[str], feed: dict) -> list[np.ndarray]:
-    """Buffers shaped like the graph's outputs, from one call on ``feed``."""
-    return [np.empty_like(a) for a in sess.run(names, feed)]
+def _output_buffers(sess, names: list[str], feed: dict, sets: int = 1) -> list[list[np.ndarray]]:
+    """``sets`` sets of buffers shaped like the graph's outputs, from one call on ``feed``."""
+    shaped = sess.run(names, feed)
+    return [[np.empty_like(a) for a in shaped] for _ in range(sets)]
 
 
 class StepBuffers:
@@ -35,7 +36,7 @@ class StepBuffers:
     def __init__(self, sess, state_names: list[str], outs: list[str], init: list[np.ndarray]):
         self.token = np.zeros(1, dtype=np.int64)
         feed = {"token": self.token, **dict(zip(state_names, init))}
-        self.sets = [_output_buffers(sess, outs, feed) for _ in range(2)]
+        self.sets = _output_buffers(sess, outs, feed, sets=2)
         self.sess = sess
         # binding i reads the states of set 1 - i and writes set i
         self.bindings = [_bind(sess, {"token": self.token, **dict(zip(state_names, self.sets[1 - i][2:]))},
@@ -60,12 +61,13 @@ class VerifyBuffers:
     :meth:`load_states` fills (the rollback copy the round needs anyway), its outputs are
     preallocated and overwritten by the next round."""
 
-    def __init__(self, sess, state_names: list[str], outs: list[str], init: list[np.ndarray],
-                 n_draft: int):
-        self.tokens = np.zeros((1, n_draft + 1), dtype=np.int64)
+    def __init__(self, sess, state_names: list[str], outs: list[str], init: list[np.ndarray]):
+        # K + 1 tokens a round, fixed when the graph was exported
+        shape = next(i.shape for i in sess.get_inputs() if i.name == "tokens")
+        self.tokens = np.zeros(shape, dtype=np.int64)
         self.states = [np.array(a) for a in init]
         feed = {"tokens": self.tokens, **dict(zip(state_names, self.states))}
-        self.outs = _output_buffers(sess, outs, feed)
+        self.outs = _output_buffers(sess, outs, feed)[0]
         self.sess = sess
         self.binding = _bind(sess, feed, dict(zip(outs, self.outs)))
 

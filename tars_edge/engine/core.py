@@ -55,7 +55,7 @@ class CoreModel:
                              *[s.get("per_position_output", s["name"] + "_at") for s in self.state_specs]]
         self._step_bound = StepBuffers(self._step, self.state_names, self._outs, self.init_states())
         self._verify_bound = (VerifyBuffers(self._verify, self.state_names, self._verify_outs,
-                                             self.init_states(), self.n_draft)
+                                             self.init_states())
                               if self._verify is not None else None)
         self.ort_s = 0.0
         self.calls = 0
