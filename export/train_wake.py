@@ -38,9 +38,6 @@ class WakeTrainConfig:
     negative_sentences: int = 2400
     confusable_utterances: int = 1200
     russian_utterances: int = 400
-    # extra training voices recombined from the training variants' parameter blocks
-    # (wake_data.recombined_voices); 0 = the espeak-ng variants only
-    recombined_voices: int = 0
     positive_clips: int = 5000
     negative_clips: int = 9000
     clip_frames: int = 160  # 1.6 s per training clip
@@ -89,14 +86,12 @@ def cache_dir() -> Path:
 def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> WakeData:
     cache = cache or cache_dir()
     rng = np.random.default_rng([seed, 1])
-    extra = wake_data.recombined_voices(cfg.recombined_voices, seed, cache)
     pools = {
         "wake": wake_data.synthesize_pool(
-            "train-wake", wake_data.wake_jobs(cfg.wake_utterances, False, rng, extra), cache,
-            cfg.workers),
+            "train-wake", wake_data.wake_jobs(cfg.wake_utterances, False, rng), cache, cfg.workers),
         "neg": wake_data.synthesize_pool(
             "train-neg", wake_data.negative_jobs(cfg.negative_sentences, cfg.confusable_utterances,
-                                                 cfg.russian_utterances, False, rng, extra),
+                                                 cfg.russian_utterances, False, rng),
             cache, cfg.workers),
     }
     rng_eval = np.random.default_rng([seed, 2])

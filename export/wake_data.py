@@ -29,7 +29,6 @@ import io
 import json
 import multiprocessing as mp
 import re
-import shutil
 import subprocess
 import wave
 from dataclasses import asdict, dataclass
@@ -85,10 +84,9 @@ def is_heldout_text(text: str) -> bool:
     return hashlib.sha256(text.lower().encode()).digest()[0] < 52
 
 
-def voices(heldout: bool, extra: tuple[str, ...] = ()) -> list[str]:
-    """espeak-ng voice names "accent+variant" of one side of the split (``extra``: more
-    training voices, e.g. :func:`recombined_voices`)."""
-    out = list(extra)
+def voices(heldout: bool) -> list[str]:
+    """espeak-ng voice names "accent+variant" of one side of the split."""
+    out = []
     for accent in ACCENTS:
         for variant in VARIANTS:
             held = variant in HELDOUT_VARIANTS or accent in HELDOUT_ACCENTS
@@ -128,102 +126,6 @@ def _tsv_texts(path: Path) -> list[str]:
     return [ln.split("\t")[2] for ln in lines if ln.count("\t") >= 2]
 
 
-# --------------------------------------------------------------------- recombined voice variants
-
-RECOMBINED_PREFIX = "+rv"
-# Parameter blocks of an espeak-ng variant file that belong together (voices.md): a new voice
-# takes each block whole from one training variant, so every block is one a real variant uses.
-VARIANT_BLOCKS = (
-    ("gender", "pitch"),
-    ("formant",),
-    ("voicing", "breath", "breathw"),
-    ("flutter", "roughness"),
-    ("klatt",),
-    ("tone", "echo"),
-    ("consonants", "intonation", "stressadd", "stressamp", "stresslength"),
-)
-VARIANTS_PER_SHARD = 200
-_recombined_root: Path | None = None  # private espeak-ng-data copies holding the new variants
-
-
-def _system_espeak_data() -> Path:
-    out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=True)
-    return Path(out.stdout.split("Data at:")[1].strip())
-
-
-def _variant_lines(variant: str) -> list[str]:
-    text = (_system_espeak_data() / "voices" / "!v" / variant).read_text(errors="replace")
-    lines = [ln.split("//")[0].split("#")[0].strip() for ln in text.splitlines()]
-    return [ln for ln in lines if ln and ln.split()[0].lower() not in ("name", "language")]
-
-
-def recombined_variant(rng: np.random.Generator, parents: list[list[str]]) -> str:
-    """One new variant file: each block of :data:`VARIANT_BLOCKS` from a random parent
-    (training variants only), formant frequencies scaled by one factor in 0.92-1.08 (a
-    slightly longer or shorter vocal tract) and the base pitch by 0.85-1.15."""
-    out = ["language variant"]
-    scale, pitch_scale = rng.uniform(0.92, 1.08), rng.uniform(0.85, 1.15)
-    for block in VARIANT_BLOCKS:
-        parent = parents[rng.integers(len(parents))]
-        for ln in parent:
-            key, *vals = ln.split()
-            if key.lower() not in block:
-                continue
-            if key == "formant" and len(vals) >= 2:
-                vals[1] = str(max(1, round(float(vals[1]) * scale)))
-            elif key == "pitch" and len(vals) >= 2:
-                vals = [str(round(float(vals[0]) * pitch_scale)), *vals[1:]]
-            out.append(" ".join([key, *vals]))
-    return "\n".join(out) + "\n"
-
-
-def recombined_voices(n: int, seed: int, cache: Path) -> tuple[str, ...]:
-    """``n`` new training voices "accent+rv<i>-<hash>" (a random training accent each, a new
-    variant from :func:`recombined_variant`), written into private copies of espeak-ng's data
-    under ``cache`` that :func:`_espeak` then uses for them. The file's hash is in the name, so
-    the speech cache keys on the variant's content."""
-    global _recombined_root
-    rng = np.random.default_rng([seed, 7])
-    parents = [_variant_lines(v) for v in VARIANTS if v not in HELDOUT_VARIANTS]
-    accents = [a for a in ACCENTS if a not in HELDOUT_ACCENTS]
-    names = []
-    for i in range(n):
-        text = recombined_variant(rng, parents)
-        name = f"rv{i}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
-        variants = _espeak_data_shard(cache / "espeak-voices", i) / "voices" / "!v"
-        if not (variants / name).exists():
-            (variants / name).write_text(text)
-        names.append(f"{accents[rng.integers(len(accents))]}+{name}")
-    _recombined_root = cache / "espeak-voices"
-    return tuple(names)
-
-
-def _espeak_data_shard(root: Path, index: int) -> Path:
-    """The private espeak-ng-data holding recombined variant ``index``. espeak-ng lists at most
-    349 voices, so each copy keeps only the English and Russian languages and
-    :data:`VARIANTS_PER_SHARD` of our variants (none of its own)."""
-    data = root / f"shard{index // VARIANTS_PER_SHARD}" / "espeak-ng-data"
-    if not data.exists():
-        tmp = data.with_name("tmp-espeak-ng-data")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(_system_espeak_data(), tmp)
-        for lang in (tmp / "lang").rglob("*"):
-            if lang.is_file() and not lang.name.lower().startswith(("en", "ru")):
-                lang.unlink()
-        shutil.rmtree(tmp / "voices" / "!v")
-        (tmp / "voices" / "!v").mkdir()
-        tmp.rename(data)
-    return data
-
-
-def _recombined_data(voice: str) -> list[str]:
-    """espeak-ng's ``--path`` argument for a recombined voice, none for espeak-ng's own."""
-    if RECOMBINED_PREFIX not in voice:
-        return []
-    index = int(voice.split(RECOMBINED_PREFIX)[1].split("-")[0])
-    return ["--path", str(_recombined_root / f"shard{index // VARIANTS_PER_SHARD}")]
-
-
 # ------------------------------------------------------------------------------------ synthesis
 
 
@@ -241,7 +143,7 @@ class SpeechJob:
 
 def _espeak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     proc = subprocess.run(
-        ["espeak-ng", *_recombined_data(voice), "--stdout", "-v", voice, "-s", str(speed), "-p", str(pitch), text],
+        ["espeak-ng", "--stdout", "-v", voice, "-s", str(speed), "-p", str(pitch), text],
         capture_output=True, check=True, timeout=60,
     )
     with wave.open(io.BytesIO(proc.stdout)) as wav:
@@ -311,10 +213,9 @@ def _speed_pitch(rng: np.random.Generator) -> tuple[int, int]:
     return int(rng.integers(110, 211)), int(rng.integers(15, 91))
 
 
-def wake_jobs(n: int, heldout: bool, rng: np.random.Generator,
-              extra_voices: tuple[str, ...] = ()) -> list[SpeechJob]:
+def wake_jobs(n: int, heldout: bool, rng: np.random.Generator) -> list[SpeechJob]:
     """Wake phrase, alone (half) or followed by a request in the same breath (half)."""
-    vs, reqs = voices(heldout, extra_voices), sentences(heldout)
+    vs, reqs = voices(heldout), sentences(heldout)
     jobs = []
     for i in range(n):
         form = WAKE_FORMS[rng.integers(len(WAKE_FORMS))]
@@ -330,8 +231,8 @@ def wake_jobs(n: int, heldout: bool, rng: np.random.Generator,
 
 
 def negative_jobs(n_sent: int, n_conf: int, n_ru: int, heldout: bool,
-                  rng: np.random.Generator, extra_voices: tuple[str, ...] = ()) -> list[SpeechJob]:
-    vs, texts = voices(heldout, extra_voices), sentences(heldout)
+                  rng: np.random.Generator) -> list[SpeechJob]:
+    vs, texts = voices(heldout), sentences(heldout)
     confs = HELDOUT_CONFUSABLES if heldout else CONFUSABLES
     jobs = []
     for _ in range(n_sent):
