@@ -6,9 +6,15 @@ seed given, and score the validation groups. The held-out split is never scored 
 
     python bench/reflex_validation.py SEED VARIANT      # 4.5 min alone on a core, ~13 with four runs on two
     VARIANT: base | wdrop (round 5: half of the augmented copies of a 4+ word text lose one word)
+             | hand (round 6: the hand-written training rows 4 times, so generated text weighs less)
 
-Prints one JSON line (accuracy, EN, RU, the misread texts with their groups) and writes it to
-/tmp/rx/res_<variant>_<seed>.json.
+Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
+probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json.
+
+    python bench/reflex_validation.py ensemble VARIANT SEED SEED ...
+
+scores the mean of those runs' saved probabilities: what ``mingru.merge_members`` would give
+(round 6), without training anything.
 """
 import json
 import sys
@@ -22,7 +28,8 @@ from tars_export import intents
 from tars_export.mingru import ReflexConfig, ReflexMinGRU
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop")
+VARIANTS = ("base", "wdrop", "hand")
+HAND_REPEAT = 4
 
 
 def drop_a_word(augment):
@@ -36,13 +43,20 @@ def drop_a_word(augment):
     return wrapped
 
 
+def _validation():
+    """(held-out rows, (training rows, validation rows)): the validation groups are carved
+    from the training groups, the held-out split is never scored here."""
+    train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
+    return heldout, intents.split_by_phrasing(train_rows, 0.2, seed=101)
+
+
 def run(seed: int, variant: str) -> dict:
     cfg = ReflexTrainConfig()
     torch.set_num_threads(1)
-    train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
-    tr, val = intents.split_by_phrasing(train_rows, 0.2, seed=101)
+    heldout, (tr, val) = _validation()
     rng = np.random.default_rng(0)
-    rows = tr + grammar_rows(cfg.grammar_per_intent_lang, 0, heldout + val)
+    hand = tr * (HAND_REPEAT if variant == "hand" else 1)
+    rows = hand + grammar_rows(cfg.grammar_per_intent_lang, 0, heldout + val)
     if variant == "wdrop":
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
     examples = intents.training_set(rows, rng, augment_copies=cfg.augment_copies)
@@ -59,11 +73,26 @@ def run(seed: int, variant: str) -> dict:
             "en": round(float(right[lang == "en"].mean()), 4),
             "ru": round(float(right[lang == "ru"].mean()), 4),
             "n": len(val), "minutes": round((time.time() - t0) / 60, 1),
+            "probs": np.round(probs, 4).tolist(),  # for ensembles of runs, scored offline
             "wrong": [(e.group, e.text, intents.LABELS[p])
                       for e, p, ok in zip(val, pred, right) if not ok]}
 
 
+def ensemble(variant: str, seeds: list[int]) -> dict:
+    _, (_, val) = _validation()
+    runs = [json.loads(Path(f"/tmp/rx/res_{variant}_{s}.json").read_text()) for s in seeds]
+    y = np.array([e.intent for e in val])
+    members = [float((np.array(r["probs"]).argmax(-1) == y).mean()) for r in runs]
+    mean = np.mean([r["probs"] for r in runs], axis=0)
+    return {"variant": variant, "seeds": seeds, "members": [round(m, 4) for m in members],
+            "members_mean": round(float(np.mean(members)), 4),
+            "ensemble": round(float((mean.argmax(-1) == y).mean()), 4)}
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) >= 3 and argv[0] == "ensemble":
+        print(json.dumps(ensemble(argv[1], [int(s) for s in argv[2:]])))
+        return 0
     if len(argv) != 2 or argv[1] not in VARIANTS:
         raise SystemExit(f"usage: python bench/reflex_validation.py SEED {'|'.join(VARIANTS)}")
     seed, variant = int(argv[0]), argv[1]

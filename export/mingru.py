@@ -24,7 +24,7 @@ State tensor of the cell: h (B, D) float32, initial value 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -96,9 +96,14 @@ class ReflexConfig:
     # Readout also takes the per-channel max of the states: a keyword anywhere in the text can
     # fire a channel that neither the decayed last state nor the diluted mean keeps.
     max_pool: bool = False
+    # An ensemble of independently trained models in one graph (``merge_members``): every
+    # layer is ``members`` times as wide and block-diagonal, so one call runs them all with the
+    # operator count of one model; the heads average the members' probabilities.
+    members: int = 1
 
     def __post_init__(self):
         assert self.d_embed > 0 and self.d_hidden > 0, "sizes must be positive"
+        assert self.members >= 1, "members must be at least 1"
         assert self.conv_width >= 1, "conv_width must be at least 1"
         assert self.n_intents >= 2, "need at least two intents"
 
@@ -146,29 +151,38 @@ class ReflexMinGRU(nn.Module):
     def __init__(self, cfg: ReflexConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = QuantEmbedding(cfg.vocab_size, cfg.d_embed)
-        self.conv = CausalConv(cfg.d_embed, cfg.conv_width)
-        self.cell = MinGRU(cfg.d_embed, cfg.d_hidden)
-        readout = (3 if cfg.max_pool else 2) * cfg.d_hidden
-        self.intent_head = QuantLinear(readout, cfg.n_intents)
-        self.confidence_head = QuantLinear(readout, 1)
+        m = cfg.members
+        self.width = cfg.d_hidden * m  # state width of all members together
+        self.embed = QuantEmbedding(cfg.vocab_size, cfg.d_embed * m)
+        self.conv = CausalConv(cfg.d_embed * m, cfg.conv_width)
+        self.cell = MinGRU(cfg.d_embed * m, self.width)
+        readout = (3 if cfg.max_pool else 2) * self.width
+        self.intent_head = QuantLinear(readout, cfg.n_intents * m)
+        self.confidence_head = QuantLinear(readout, m)
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         c = self.cfg
         state = (
-            torch.zeros(batch, c.conv_width - 1, c.d_embed),
-            torch.zeros(batch, c.d_hidden),
-            torch.zeros(batch, c.d_hidden),
+            torch.zeros(batch, c.conv_width - 1, c.d_embed * c.members),
+            torch.zeros(batch, self.width),
+            torch.zeros(batch, self.width),
             torch.zeros(batch, 1),
         )
         # With max_pool: the running max of the states so far (−inf before the first byte).
-        return (*state, torch.full((batch, c.d_hidden), -torch.inf)) if c.max_pool else state
+        return (*state, torch.full((batch, self.width), -torch.inf)) if c.max_pool else state
 
     def heads(
         self, last: torch.Tensor, mean: torch.Tensor, peak: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (intent logits (B, n), confidence logit (B,)); for an ensemble, the log of the
+        members' mean probabilities and the logit of their mean confidence."""
         r = torch.cat([last, mean] if peak is None else [last, mean, peak], dim=-1)
-        return self.intent_head(r), self.confidence_head(r).squeeze(-1)
+        logits, conf = self.intent_head(r), self.confidence_head(r)
+        if self.cfg.members == 1:
+            return logits, conf.squeeze(-1)
+        probs = logits.unflatten(-1, (self.cfg.members, -1)).softmax(-1).mean(-2)
+        p_conf = torch.sigmoid(conf).mean(-1).clamp(1e-6, 1 - 1e-6)
+        return probs.log(), torch.log(p_conf) - torch.log1p(-p_conf)
 
     def _inputs(self, tokens: torch.Tensor) -> torch.Tensor:
         return F.silu(self.conv(self.embed(tokens)))
@@ -177,7 +191,7 @@ class ReflexMinGRU(nn.Module):
         """tokens (B, T) int64, lengths (B,) for right-padded batches -> (logits, conf_logit).
         Runs the recurrence (``MinGRU.scan``): O(T), the training path."""
         b, t = tokens.shape
-        h0 = torch.zeros(b, self.cfg.d_hidden)
+        h0 = torch.zeros(b, self.width)
         states = self.cell.scan(self._inputs(tokens), h0)
         if lengths is None:
             lengths = torch.full((b,), t)
@@ -204,14 +218,14 @@ class ReflexGraph(nn.Module):
     call, with the chunked closed-form scan (no per-byte loop). Everything is causal, so the
     padding after ``length`` cannot change what is read at ``length − 1``."""
 
-    CHUNK = 16
+    CHUNK = 8
 
     def __init__(self, model: ReflexMinGRU):
         super().__init__()
         self.model = model
 
     def forward(self, tokens: torch.Tensor, length: torch.Tensor):
-        h0 = torch.zeros(tokens.shape[0], self.model.cfg.d_hidden)
+        h0 = torch.zeros(tokens.shape[0], self.model.width)
         states = self.model.cell(self.model._inputs(tokens), h0, chunk=self.CHUNK)
         last = length - 1
         mean = states.cumsum(dim=1).index_select(1, last).squeeze(1) / length.to(states.dtype)
@@ -222,3 +236,57 @@ class ReflexGraph(nn.Module):
         logits, conf_logit = self.model.heads(states.index_select(1, last).squeeze(1), mean, peak)
         return logits, torch.sigmoid(conf_logit)
 
+
+@torch.no_grad()
+def merge_members(models: list[ReflexMinGRU]) -> ReflexMinGRU:
+    """One model whose forward is the ensemble of ``models`` (same single-member config and
+    quantization scheme): embeddings, conv channels and biases side by side, the MinGRU and the
+    heads block-diagonal. The zeros between members leave each output channel's int8 scale as
+    it was, and a ternary absmean ignores exact zeros; but the byte embedding's int8 row scale
+    and a ternary tensor's one scale are shared by the members, so those quantized forms differ
+    slightly from the members' own."""
+    cfg = models[0].cfg
+    assert cfg.members == 1 and all(m.cfg == cfg for m in models), "members: one config, one member each"
+    m, h = len(models), cfg.d_hidden
+    merged = ReflexMinGRU(replace(cfg, members=m))
+    parts = 3 if cfg.max_pool else 2
+
+    def head(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        ws = [getattr(x, name).weight for x in models]  # each (n, parts·h)
+        n = ws[0].shape[0]
+        w = torch.zeros(n * m, parts * m * h)
+        for k, wk in enumerate(ws):
+            for p in range(parts):  # readout part p of member k sits at p·m·h + k·h
+                w[k * n:(k + 1) * n, p * m * h + k * h: p * m * h + (k + 1) * h] = wk[:, p * h:(p + 1) * h]
+        return w, torch.cat([getattr(x, name).bias for x in models])
+
+    state = {
+        "embed.weight": torch.cat([x.embed.weight for x in models], dim=1),
+        "conv.weight": torch.cat([x.conv.weight for x in models]),
+        "conv.bias": torch.cat([x.conv.bias for x in models]),
+    }
+    for layer in ("gate", "candidate"):
+        state[f"cell.{layer}.weight"] = torch.block_diag(*[getattr(x.cell, layer).weight for x in models])
+        state[f"cell.{layer}.bias"] = torch.cat([getattr(x.cell, layer).bias for x in models])
+    for name in ("intent_head", "confidence_head"):
+        state[f"{name}.weight"], state[f"{name}.bias"] = head(name)
+    merged.load_state_dict(state)
+    for src, dst in zip(models[0].modules(), merged.modules()):
+        if hasattr(src, "scheme"):
+            dst.scheme = src.scheme
+    return merged.train(models[0].training)
+
+
+def keep_members_apart(merged: ReflexMinGRU) -> list:
+    """Gradient hooks that hold the zeros between the members of a merged model at zero while
+    it is fine-tuned, so that it stays an ensemble (AdamW leaves a weight whose gradient is
+    always zero where it is). Returns the hook handles."""
+    single = replace(merged.cfg, members=1)
+    ones = []
+    for _ in range(merged.cfg.members):
+        model = ReflexMinGRU(single)
+        for p in model.parameters():
+            nn.init.ones_(p)
+        ones.append(model)
+    masks = {name: p.detach() for name, p in merge_members(ones).named_parameters()}
+    return [p.register_hook(masks[name].mul) for name, p in merged.named_parameters()]

@@ -105,14 +105,17 @@ def ternary_quantize(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """BitNet b1.58 absmean ternary quantization of a whole tensor.
 
     Returns ``(q, scale)``: ``q`` int8 with values in {-1, 0, 1} (shape of ``w``), ``scale`` a
-    float32 0-dim tensor = max(mean|w|, EPS). The dequantized weight is ``q.float() * scale``."""
+    float32 0-dim tensor = max(mean of |w| over its nonzero entries, EPS). For a trained dense
+    weight that is BitNet's mean|w|; exact zeros are structure, not weights (the blocks between
+    the members of a merged reflex ensemble, ``mingru.merge_members``), and must not shrink the
+    scale. The dequantized weight is ``q.float() * scale``."""
     w = w.detach().to(torch.float32)
-    if w.numel() == 0:
-        scale = torch.tensor(EPS, dtype=torch.float32, device=w.device)
-    else:
-        # float64 accumulation: the float32 result does not depend on summation order, so the
-        # ONNX rewrite (CPU, exported layout) and training (any device/layout) agree bit for bit.
-        scale = w.abs().to(torch.float64).mean().to(torch.float32).clamp_min(EPS)
+    # float64 accumulation: the float32 result does not depend on summation order, so the
+    # ONNX rewrite (CPU, exported layout) and training (any device/layout) agree bit for bit.
+    # Sum over count rather than indexing the nonzeros: shapes stay static for torch.export.
+    magnitudes = w.abs().to(torch.float64)
+    count = (magnitudes > 0).sum().clamp_min(1)
+    scale = (magnitudes.sum() / count).to(torch.float32).clamp_min(EPS)
     q = torch.clamp(torch.round(w / scale), -1, 1).to(torch.int8)
     return q, scale
 

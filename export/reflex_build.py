@@ -6,6 +6,7 @@ metrics through ONNX Runtime (the numbers describe the files users run), and wri
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,9 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
         )
         # metric -> variant -> value, so `tars-export report` shows reflex.accuracy per variant.
         model_metrics: dict = {
-            "params": sum(p.numel() for p in any_model.parameters()),
+            # trained weights; an ensemble's graph also stores the zeros between its members
+            "params": cfg.members * sum(p.numel() for p in ReflexMinGRU(
+                replace(any_model.cfg, members=1)).parameters()),
             "heldout_size": len(trained.heldout),
             "ood_size": len(trained.ood_heldout),
         }
@@ -146,6 +149,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 "d_hidden": cfg_model.d_hidden,
                 "conv_width": cfg_model.conv_width,
                 "max_pool": cfg_model.max_pool,
+                "members": cfg_model.members,
                 "chunk": ReflexGraph.CHUNK,
                 "max_tokens": cfg_model.max_tokens,
                 "seed": seed,

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from tars_export import intent_grammar, intents
 from tars_export.intents import Example
-from tars_export.mingru import ReflexConfig, ReflexMinGRU
+from tars_export.mingru import ReflexConfig, ReflexMinGRU, keep_members_apart, merge_members
 from tars_export.quant import set_scheme
 from tars_export.tokenizer import encode_batch
 
@@ -33,6 +33,9 @@ class ReflexTrainConfig:
     qat_lr: float = 1e-3
     weight_decay: float = 0.01
     augment_copies: int = 1
+    # Independently trained models (model seeds seed, seed+1, ...) merged into one graph that
+    # averages their probabilities (mingru.merge_members); round 6, docs/reflex.md.
+    members: int = 2
     grammar_per_intent_lang: int = 1500  # generated utterances (intent_grammar.py) per intent+language
     heldout_frac: float = 0.2
     # Chosen on a validation split carved from the training phrasing groups (docs/reflex.md):
@@ -178,8 +181,8 @@ def grammar_rows(n_per_intent_lang: int, seed: int, heldout: list[Example]) -> l
 
 
 def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
-    """fp32 from scratch, then int8 and ternary fine-tuned from the fp32 weights."""
-    torch.manual_seed(seed)
+    """Per member: fp32 from scratch, then int8 fine-tuned from its fp32 weights; the members
+    of each variant are merged into one model, and ternary is fine-tuned from the merged fp32."""
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(seed)
     train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), cfg.heldout_frac, seed)
@@ -188,15 +191,34 @@ def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
         augment_copies=cfg.augment_copies,
     )
     ood_heldout = intents.out_of_distribution(np.random.default_rng(seed + 1_000_003), 200)
-
-    fp32 = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
-    losses = {"fp32": fit(fp32, examples, cfg.epochs, cfg.lr, cfg, rng, "reflex fp32")}
-    models = {"fp32": fp32}
-    for scheme in ("int8", "ternary"):
-        model = copy.deepcopy(fp32)
-        # Embedding rows stay int8 in both: a 64-wide ternary byte embedding loses too much,
-        # and int8 already makes the table 4x smaller.
-        set_scheme(model, scheme, embeddings="int8")
-        losses[scheme] = fit(model, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, f"reflex {scheme} QAT")
-        models[scheme] = model
+    members = [train_member(examples, cfg, seed + k, f" {k + 1}/{cfg.members}" if cfg.members > 1 else "")
+               for k in range(cfg.members)]
+    models = {v: members[0][0][v] if cfg.members == 1 else merge_members([m[v] for m, _ in members])
+              for v in members[0][0]}
+    losses = {v: np.mean([l[v] for _, l in members], axis=0).tolist() for v in models}
+    # A ternary tensor has one absmean scale, which in a merged model the members share, so
+    # ternary is fine-tuned after merging, under that scale.
+    ternary = copy.deepcopy(models["fp32"])
+    # Embedding rows stay int8: a 64-wide ternary byte embedding loses too much, and int8
+    # already makes the table 4x smaller.
+    set_scheme(ternary, "ternary", embeddings="int8")
+    hooks = keep_members_apart(ternary) if cfg.members > 1 else []
+    losses["ternary"] = fit(ternary, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, "reflex ternary QAT")
+    for hook in hooks:
+        hook.remove()
+    models["ternary"] = ternary
     return TrainedReflex(models=models, heldout=heldout, ood_heldout=ood_heldout, losses=losses)
+
+
+def train_member(examples: list[Example], cfg: ReflexTrainConfig, seed: int, tag: str = ""
+                 ) -> tuple[dict[str, ReflexMinGRU], dict[str, list[float]]]:
+    """One model in fp32 and int8, and each one's loss per epoch. An int8 linear layer has one
+    scale per output channel, which merging leaves as it is, so int8 is fine-tuned per member."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng([seed, 5])
+    fp32 = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
+    losses = {"fp32": fit(fp32, examples, cfg.epochs, cfg.lr, cfg, rng, f"reflex fp32{tag}")}
+    int8 = copy.deepcopy(fp32)
+    set_scheme(int8, "int8", embeddings="int8")
+    losses["int8"] = fit(int8, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, f"reflex int8 QAT{tag}")
+    return {"fp32": fp32, "int8": int8}, losses

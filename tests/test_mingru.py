@@ -4,7 +4,14 @@
 import pytest
 import torch
 
-from tars_export.mingru import MinGRU, ReflexConfig, ReflexGraph, ReflexMinGRU
+from tars_export.mingru import (
+    MinGRU,
+    ReflexConfig,
+    ReflexGraph,
+    ReflexMinGRU,
+    keep_members_apart,
+    merge_members,
+)
 from tars_export.quant import set_scheme
 
 
@@ -67,3 +74,64 @@ def test_quantized_schemes_keep_the_forms_equivalent(max_pool):
         model = ReflexMinGRU(ReflexConfig(max_pool=max_pool)).eval()
         set_scheme(model, scheme, embeddings="int8")
         _check_reflex_forms(model)
+
+
+def _trained_like(cfg: ReflexConfig, seed: int) -> ReflexMinGRU:
+    """Random weights without the zero biases of a fresh model, so every block is exercised."""
+    torch.manual_seed(seed)
+    model = ReflexMinGRU(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    return model.eval()
+
+
+@pytest.mark.parametrize("max_pool", [False, True])
+@pytest.mark.parametrize("scheme", ["none", "int8"])
+def test_merged_members_are_their_ensemble(max_pool, scheme):
+    """The merged graph averages the members' probabilities and confidences exactly (int8
+    linear layers too: the zeros between members leave each output channel's scale alone),
+    and its three forms agree like a single model's."""
+    cfg = ReflexConfig(d_hidden=24, max_pool=max_pool)
+    members = [_trained_like(cfg, seed) for seed in range(3)]
+    for m in members:
+        set_scheme(m, scheme)
+    merged = merge_members(members)
+    assert merged.cfg.members == 3 and merged.width == 72
+    tokens = torch.randint(0, 256, (4, 21))
+    lengths = torch.tensor([21, 1, 8, 15])
+    with torch.no_grad():
+        logits, conf = merged(tokens, lengths)
+        outs = [m(tokens, lengths) for m in members]
+    torch.testing.assert_close(logits.softmax(-1), torch.stack([o[0].softmax(-1) for o in outs]).mean(0),
+                               atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(torch.sigmoid(conf), torch.stack([torch.sigmoid(o[1]) for o in outs]).mean(0),
+                               atol=1e-6, rtol=1e-5)
+    _check_reflex_forms(merged)
+
+
+def test_merge_refuses_mixed_configs():
+    with pytest.raises(AssertionError, match="one config"):
+        merge_members([ReflexMinGRU(ReflexConfig(d_hidden=8)), ReflexMinGRU(ReflexConfig(d_hidden=16))])
+
+
+def test_fine_tuning_a_merged_model_keeps_it_an_ensemble():
+    """With keep_members_apart, AdamW steps leave the zeros between members at zero."""
+    members = [_trained_like(ReflexConfig(d_hidden=16, max_pool=True), seed) for seed in range(2)]
+    merged = merge_members(members)
+    set_scheme(merged, "ternary")
+    zero = {name: p.detach() == 0 for name, p in merged.named_parameters()}
+    assert zero["cell.gate.weight"].sum() == 2 * 16 * 64 and zero["intent_head.weight"].any()
+    hooks = keep_members_apart(merged)
+    optim = torch.optim.AdamW(merged.parameters(), lr=0.05, weight_decay=0.1)
+    tokens = torch.randint(0, 256, (8, 12))
+    for _ in range(3):
+        logits, conf = merged.train()(tokens)
+        (logits.logsumexp(-1).sum() + conf.sum()).backward()
+        optim.step()
+        optim.zero_grad()
+    for hook in hooks:
+        hook.remove()
+    for name, p in merged.named_parameters():
+        assert (p[zero[name]] == 0).all(), name
+    assert not torch.equal(merged.cell.gate.weight, merge_members(members).cell.gate.weight)

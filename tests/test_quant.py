@@ -54,11 +54,21 @@ def test_ternary_values_and_absmean_scale(w):
     q, scale = ternary_quantize(torch.from_numpy(w))
     assert q.dtype == torch.int8 and scale.dtype == torch.float32 and scale.dim() == 0
     assert set(np.unique(q.numpy())) <= {-1, 0, 1}
-    expected = max(np.float32(np.abs(w.astype(np.float64)).mean()), np.float32(1e-8))
+    nonzero = np.abs(w.astype(np.float64))[w != 0]  # exact zeros are structure, not weights
+    expected = max(np.float32(nonzero.mean()), np.float32(1e-8)) if nonzero.size else np.float32(1e-8)
     assert scale.item() == expected  # bit-exact: mean in float64, rounded to float32 once
     # round-to-nearest then clip, in float32, like the definition
     ref = np.clip(np.round(w / np.float32(scale.item())), -1, 1)
     np.testing.assert_array_equal(q.numpy(), ref)
+
+
+def test_ternary_scale_ignores_structural_zeros():
+    """A block-diagonal ensemble quantizes each block as it would alone (same absmean)."""
+    block = torch.randn(4, 6)
+    q, scale = ternary_quantize(torch.block_diag(block, block))
+    q1, scale1 = ternary_quantize(block)
+    assert scale.item() == scale1.item()
+    assert torch.equal(q, torch.block_diag(q1, q1))
 
 
 def test_ternary_all_zero_matrix_stays_zero():
