@@ -7,6 +7,8 @@ seed given, and score the validation groups. The held-out split is never scored 
     python bench/reflex_validation.py SEED VARIANT      # 4.5 min alone on a core, ~13 with four runs on two
     VARIANT: base | wdrop (round 5: half of the augmented copies of a 4+ word text lose one word)
              | hand (round 6: the hand-written training rows 4 times, so generated text weighs less)
+             | data (round 6: the data drawn with the model's seed too -- grammar draw and
+                     augmentation -- so that an ensemble's members differ by more than init)
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
 probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json.
@@ -28,7 +30,7 @@ from tars_export import intents
 from tars_export.mingru import ReflexConfig, ReflexMinGRU
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop", "hand")
+VARIANTS = ("base", "wdrop", "hand", "data")
 HAND_REPEAT = 4
 
 
@@ -54,9 +56,10 @@ def run(seed: int, variant: str) -> dict:
     cfg = ReflexTrainConfig()
     torch.set_num_threads(1)
     heldout, (tr, val) = _validation()
-    rng = np.random.default_rng(0)
+    data_seed = seed if variant == "data" else 0
+    rng = np.random.default_rng(data_seed)
     hand = tr * (HAND_REPEAT if variant == "hand" else 1)
-    rows = hand + grammar_rows(cfg.grammar_per_intent_lang, 0, heldout + val)
+    rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val)
     if variant == "wdrop":
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
     examples = intents.training_set(rows, rng, augment_copies=cfg.augment_copies)
