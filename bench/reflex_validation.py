@@ -9,11 +9,12 @@ seed given, and score the validation groups. The held-out split is never scored 
              | hand (round 6: the hand-written training rows 4 times, so generated text weighs less)
              | data (round 6: the data drawn with the model's seed too -- grammar draw and
                      augmentation -- so that an ensemble's members differ by more than init)
+             | reverse (round 6: the model reads every text backwards, last byte first)
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
 probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json.
 
-    python bench/reflex_validation.py ensemble VARIANT SEED SEED ...
+    python bench/reflex_validation.py ensemble VARIANT:SEED VARIANT:SEED ...
 
 scores the mean of those runs' saved probabilities: what ``mingru.merge_members`` would give
 (round 6), without training anything.
@@ -21,6 +22,7 @@ scores the mean of those runs' saved probabilities: what ``mingru.merge_members`
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,7 @@ from tars_export import intents
 from tars_export.mingru import ReflexConfig, ReflexMinGRU
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop", "hand", "data")
+VARIANTS = ("base", "wdrop", "hand", "data", "reverse")
 HAND_REPEAT = 4
 
 
@@ -63,12 +65,14 @@ def run(seed: int, variant: str) -> dict:
     if variant == "wdrop":
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
     examples = intents.training_set(rows, rng, augment_copies=cfg.augment_copies)
+    if variant == "reverse":
+        examples = [replace(e, text=e.text[::-1]) for e in examples]
     torch.manual_seed(seed)
     model = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
     t0 = time.time()
     fit(model, examples, cfg.epochs, cfg.lr, cfg, np.random.default_rng(1000 + seed),
         f"{variant} s{seed}")
-    probs, _conf = predict(model, [e.text for e in val])
+    probs, _conf = predict(model, [e.text[::-1] if variant == "reverse" else e.text for e in val])
     y, pred = np.array([e.intent for e in val]), probs.argmax(-1)
     lang = np.array([e.lang for e in val])
     right = pred == y
@@ -81,20 +85,21 @@ def run(seed: int, variant: str) -> dict:
                       for e, p, ok in zip(val, pred, right) if not ok]}
 
 
-def ensemble(variant: str, seeds: list[int]) -> dict:
+def ensemble(runs: list[str]) -> dict:
+    """``runs``: "variant:seed" names of saved runs; members may mix variants."""
     _, (_, val) = _validation()
-    runs = [json.loads(Path(f"/tmp/rx/res_{variant}_{s}.json").read_text()) for s in seeds]
+    saved = [json.loads(Path(f"/tmp/rx/res_{r.replace(':', '_')}.json").read_text()) for r in runs]
     y = np.array([e.intent for e in val])
-    members = [float((np.array(r["probs"]).argmax(-1) == y).mean()) for r in runs]
-    mean = np.mean([r["probs"] for r in runs], axis=0)
-    return {"variant": variant, "seeds": seeds, "members": [round(m, 4) for m in members],
+    members = [float((np.array(r["probs"]).argmax(-1) == y).mean()) for r in saved]
+    mean = np.mean([r["probs"] for r in saved], axis=0)
+    return {"runs": runs, "members": [round(m, 4) for m in members],
             "members_mean": round(float(np.mean(members)), 4),
             "ensemble": round(float((mean.argmax(-1) == y).mean()), 4)}
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) >= 3 and argv[0] == "ensemble":
-        print(json.dumps(ensemble(argv[1], [int(s) for s in argv[2:]])))
+    if len(argv) >= 2 and argv[0] == "ensemble":
+        print(json.dumps(ensemble(argv[1:])))
         return 0
     if len(argv) != 2 or argv[1] not in VARIANTS:
         raise SystemExit(f"usage: python bench/reflex_validation.py SEED {'|'.join(VARIANTS)}")
