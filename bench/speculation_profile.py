@@ -84,12 +84,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     _, hidden, states = model.prefill(rng.integers(32, 127, 64), model.init_states())
     tokens = rng.integers(32, 127, n_draft + 1)
-    chain = [states]  # steps feed each other their states, as in decoding
-
-    def one_step():
-        chain[0] = model.step(65, chain[0])[2]
-
-    jobs = [("step", one_step),
+    jobs = [("step", model.chained_steps(65, states)),
             ("draft", lambda: model.draft(hidden, 65)),
             ("verify", lambda: model.verify(tokens, states))]
     ms = {name: per_call_ms(fn, args.reps) for name, fn in tqdm(jobs, desc="timing", unit="graph")}

@@ -46,19 +46,15 @@ def collect(low: float, out: Path) -> None:
     from tars_edge.wake import CHUNK_S, WakeDetector, smoothed_scores
     from tars_edge_sensors.voice.stt import SpeechToText
     from tars_export import wake_data
-    from tars_export.train_wake import WakeTrainConfig, build_data, cache_dir
+    from tars_export.train_wake import WakeTrainConfig, build_data, training_pools
     from tars_export.wake_build import stream_probs
 
     sr = audio.SAMPLE_RATE
     det = WakeDetector.from_bundle(Bundle.load(None), threshold=1.0)
     cfg = WakeTrainConfig()
     data = build_data(0, cfg)
-    rng = np.random.default_rng([0, 1])  # build_data's training pools, in its order
-    train_wake = wake_data.synthesize_pool(
-        "train-wake", wake_data.wake_jobs(cfg.wake_utterances, False, rng), cache_dir(), 2)
-    train_neg = wake_data.synthesize_pool(
-        "train-neg", wake_data.negative_jobs(cfg.negative_sentences, cfg.confusable_utterances,
-                                             cfg.russian_utterances, False, rng), cache_dir(), 2)
+    pools = training_pools(0, cfg)
+    train_wake, train_neg = pools["wake"], pools["neg"]
     stt = SpeechToText(threads=2)
     model = stt.load()
 

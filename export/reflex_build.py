@@ -129,7 +129,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
         # metric -> variant -> value, so `tars-export report` shows reflex.accuracy per variant.
         model_metrics: dict = {
             # trained weights; an ensemble's graph also stores the zeros between its members
-            "params": cfg.members * sum(p.numel() for p in ReflexMinGRU(
+            "params": any_model.cfg.members * sum(p.numel() for p in ReflexMinGRU(
                 replace(any_model.cfg, members=1)).parameters()),
             "heldout_size": len(trained.heldout),
             "ood_size": len(trained.ood_heldout),

@@ -83,10 +83,11 @@ def cache_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "checkpoints" / "wake"
 
 
-def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> WakeData:
+def training_pools(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> dict:
+    """The training speech: {"wake": pool, "neg": pool} (synthesised once, then cached)."""
     cache = cache or cache_dir()
     rng = np.random.default_rng([seed, 1])
-    pools = {
+    return {
         "wake": wake_data.synthesize_pool(
             "train-wake", wake_data.wake_jobs(cfg.wake_utterances, False, rng), cache, cfg.workers),
         "neg": wake_data.synthesize_pool(
@@ -94,6 +95,11 @@ def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> Wa
                                                  cfg.russian_utterances, False, rng),
             cache, cfg.workers),
     }
+
+
+def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> WakeData:
+    cache = cache or cache_dir()
+    pools = training_pools(seed, cfg, cache)
     rng_eval = np.random.default_rng([seed, 2])
     eval_wake = wake_data.synthesize_pool(
         "heldout-wake", wake_data.wake_jobs(cfg.eval_wake_utterances, True, rng_eval), cache,

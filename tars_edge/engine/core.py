@@ -97,6 +97,16 @@ class CoreModel:
         out = self._call(self._step_bound.run, token, states)
         return out[0][0].copy(), out[1][0].copy(), out[2:]
 
+    def chained_steps(self, token: int, states):
+        """A callable that runs one step per call, each from the states the previous call left
+        (as decoding does, so the step buffers alternate as they do there): for timing."""
+        chain = [states]
+
+        def one_step():
+            chain[0] = self.step(token, chain[0])[2]
+
+        return one_step
+
     def prefill(self, tokens, states, chunk: int = PREFILL_CHUNK):
         """(logits (V,), hidden (D,), states) after feeding ``tokens`` (1-D), in chunks."""
         tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
@@ -352,12 +362,7 @@ class CoreEngine:
         tokens = np.array([65, *d], dtype=np.int64)
         # each graph timed in its own run of calls, as decoding uses it: interleaving them
         # would evict each other's weights from the CPU caches and flatter the bigger graph
-        chain = [states]  # steps feed each other their states, as in decoding
-
-        def one_step():
-            chain[0] = model.step(65, chain[0])[2]
-
-        step_t = self._timed(one_step, reps)
+        step_t = self._timed(model.chained_steps(65, states), reps)
         round_t = self._timed(lambda: model.verify(tokens, states), reps)
         step_ms = float(np.median(step_t)) * 1e3
         round_ms = float(np.median(round_t)) * 1e3
