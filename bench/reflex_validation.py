@@ -10,6 +10,8 @@ seed given, and score the validation groups. The held-out split is never scored 
              | data (round 6: the data drawn with the model's seed too -- grammar draw and
                      augmentation -- so that an ensemble's members differ by more than init)
              | reverse (round 6: the model reads every text backwards, last byte first)
+             | bidir (round 7: one model, two streams of the deployed size -- one reads forwards,
+                      one backwards -- and heads over both streams' readouts, trained together)
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
 probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json.
@@ -29,10 +31,13 @@ import numpy as np
 import torch
 
 from tars_export import intents
+from torch import nn
+
 from tars_export.mingru import ReflexConfig, ReflexMinGRU
+from tars_export.quant import QuantLinear
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop", "hand", "data", "reverse")
+VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir")
 HAND_REPEAT = 4
 
 
@@ -45,6 +50,34 @@ def drop_a_word(augment):
             text = " ".join(words[:i] + words[i + 1:])
         return augment(text, r)
     return wrapped
+
+
+def reversed_bytes(tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each row's first ``length`` tokens in reverse order; the padding stays where it is."""
+    t = torch.arange(tokens.shape[1])[None, :]
+    return tokens.gather(1, torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t))
+
+
+class Bidirectional(nn.Module):
+    """``bidir``: a forward and a backward ReflexMinGRU stream (their own heads unused) and
+    heads over both readouts."""
+
+    def __init__(self, cfg: ReflexConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.streams = nn.ModuleList([ReflexMinGRU(cfg), ReflexMinGRU(cfg)])
+        for s in self.streams:
+            del s.intent_head, s.confidence_head
+        readout = 2 * (3 if cfg.max_pool else 2) * cfg.d_hidden
+        self.intent_head = QuantLinear(readout, cfg.n_intents)
+        self.confidence_head = QuantLinear(readout, 1)
+
+    def forward(self, tokens, lengths=None):
+        if lengths is None:
+            lengths = torch.full((tokens.shape[0],), tokens.shape[1])
+        fwd, bwd = self.streams
+        r = torch.cat(fwd.readout(tokens, lengths) + bwd.readout(reversed_bytes(tokens, lengths), lengths), -1)
+        return self.intent_head(r), self.confidence_head(r).squeeze(-1)
 
 
 def _validation():
@@ -68,7 +101,8 @@ def run(seed: int, variant: str) -> dict:
     if variant == "reverse":
         examples = [replace(e, text=e.text[::-1]) for e in examples]
     torch.manual_seed(seed)
-    model = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
+    model_cfg = ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool)
+    model = Bidirectional(model_cfg) if variant == "bidir" else ReflexMinGRU(model_cfg)
     t0 = time.time()
     fit(model, examples, cfg.epochs, cfg.lr, cfg, np.random.default_rng(1000 + seed),
         f"{variant} s{seed}")
