@@ -100,32 +100,12 @@ class ReflexConfig:
     # layer is ``members`` times as wide and block-diagonal, so one call runs them all with the
     # operator count of one model; the heads average the members' probabilities.
     members: int = 1
-    # Each member reads the text twice, forwards and backwards (last byte first), in two
-    # streams of d_hidden side by side, and its heads read both streams' readouts. A whole
-    # text per call: a bidirectional model has no byte-by-byte form.
-    bidirectional: bool = False
 
     def __post_init__(self):
         assert self.d_embed > 0 and self.d_hidden > 0, "sizes must be positive"
         assert self.members >= 1, "members must be at least 1"
         assert self.conv_width >= 1, "conv_width must be at least 1"
         assert self.n_intents >= 2, "need at least two intents"
-
-    @property
-    def directions(self) -> int:
-        return 2 if self.bidirectional else 1
-
-    @property
-    def streams(self) -> int:
-        """Independent recurrences side by side: member k's direction d is stream k·directions + d."""
-        return self.members * self.directions
-
-
-def reversed_bytes(tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """tokens (B, T) right-padded, lengths (B,) -> each row's first ``length`` tokens in reverse
-    order, the padding left where it is (so causal layers still never read it)."""
-    t = torch.arange(tokens.shape[1])[None, :]
-    return tokens.gather(1, torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t))
 
 
 class CausalConv(nn.Module):
@@ -171,35 +151,19 @@ class ReflexMinGRU(nn.Module):
     def __init__(self, cfg: ReflexConfig):
         super().__init__()
         self.cfg = cfg
-        m, s = cfg.members, cfg.streams
-        self.width = cfg.d_hidden * s  # state width of all streams together
-        self.embed = QuantEmbedding(cfg.vocab_size, cfg.d_embed * s)
-        self.conv = CausalConv(cfg.d_embed * s, cfg.conv_width)
-        self.cell = MinGRU(cfg.d_embed * s, self.width)
+        m = cfg.members
+        self.width = cfg.d_hidden * m  # state width of all members together
+        self.embed = QuantEmbedding(cfg.vocab_size, cfg.d_embed * m)
+        self.conv = CausalConv(cfg.d_embed * m, cfg.conv_width)
+        self.cell = MinGRU(cfg.d_embed * m, self.width)
         readout = (3 if cfg.max_pool else 2) * self.width
         self.intent_head = QuantLinear(readout, cfg.n_intents * m)
         self.confidence_head = QuantLinear(readout, m)
-        # Embedding channels of the streams that read backwards (odd streams of a bidirectional model).
-        stream = torch.arange(cfg.d_embed * s) // cfg.d_embed
-        self.register_buffer("backward", stream % cfg.directions == 1, persistent=False)
-        if s > 1:
-            self._init_streams_apart()
-
-    @torch.no_grad()
-    def _init_streams_apart(self) -> None:
-        """Every block starts as it would in a model of its own (uniform ±1/sqrt(its fan-in),
-        nn.Linear's rule) and the weights between streams, or between members' heads, at zero."""
-        masks = structure_masks(self.cfg)
-        for name, p in self.named_parameters():
-            layer = name.rsplit(".", 1)[0]
-            if f"{layer}.weight" in masks:
-                blocks = self.cfg.streams if layer.startswith("cell.") else self.cfg.members
-                p.mul_(blocks ** 0.5).mul_(masks.get(name, 1))
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         c = self.cfg
         state = (
-            torch.zeros(batch, c.conv_width - 1, c.d_embed * c.streams),
+            torch.zeros(batch, c.conv_width - 1, c.d_embed * c.members),
             torch.zeros(batch, self.width),
             torch.zeros(batch, self.width),
             torch.zeros(batch, 1),
@@ -220,19 +184,17 @@ class ReflexMinGRU(nn.Module):
         p_conf = torch.sigmoid(conf).mean(-1).clamp(1e-6, 1 - 1e-6)
         return probs.log(), torch.log(p_conf) - torch.log1p(-p_conf)
 
-    def _inputs(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        e = self.embed(tokens)
-        if self.cfg.bidirectional:
-            e = torch.where(self.backward, self.embed(reversed_bytes(tokens, lengths)), e)
-        return F.silu(self.conv(e))
+    def _inputs(self, tokens: torch.Tensor) -> torch.Tensor:
+        return F.silu(self.conv(self.embed(tokens)))
 
     def readout(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> list[torch.Tensor]:
         """tokens (B, T) int64, lengths (B,) for right-padded batches -> [h_T, mean, (max)],
         each (B, width). Runs the recurrence (``MinGRU.scan``): O(T), the training path."""
         b, t = tokens.shape
+        h0 = torch.zeros(b, self.width)
+        states = self.cell.scan(self._inputs(tokens), h0)
         if lengths is None:
             lengths = torch.full((b,), t)
-        states = self.cell.scan(self._inputs(tokens, lengths), torch.zeros(b, self.width))
         valid = (torch.arange(t)[None, :] < lengths[:, None]).unsqueeze(-1)
         mean = (states * valid).sum(1) / lengths[:, None]
         parts = [states[torch.arange(b), lengths - 1], mean]
@@ -244,8 +206,6 @@ class ReflexMinGRU(nn.Module):
 
     def step(self, token: torch.Tensor, state: tuple[torch.Tensor, ...]):
         """token (B,), state -> (logits, conf_logit, state') after one more byte."""
-        if self.cfg.bidirectional:
-            raise ValueError("a bidirectional reflex reads whole texts: it has no byte-by-byte form")
         window, h, total, count = state[:4]
         u, window = self.conv.step(self.embed(token), window)
         h = self.cell.step(F.silu(u), h)
@@ -270,7 +230,7 @@ class ReflexGraph(nn.Module):
 
     def forward(self, tokens: torch.Tensor, length: torch.Tensor):
         h0 = torch.zeros(tokens.shape[0], self.model.width)
-        states = self.model.cell(self.model._inputs(tokens, length), h0, chunk=self.CHUNK)
+        states = self.model.cell(self.model._inputs(tokens), h0, chunk=self.CHUNK)
         last = length - 1
         mean = states.cumsum(dim=1).index_select(1, last).squeeze(1) / length.to(states.dtype)
         peak = None
@@ -291,7 +251,7 @@ def merge_members(models: list[ReflexMinGRU]) -> ReflexMinGRU:
     slightly from the members' own."""
     cfg = models[0].cfg
     assert cfg.members == 1 and all(m.cfg == cfg for m in models), "members: one config, one member each"
-    m, h = len(models), cfg.d_hidden * cfg.directions  # h: one member's state width
+    m, h = len(models), cfg.d_hidden
     merged = ReflexMinGRU(replace(cfg, members=m))
     parts = 3 if cfg.max_pool else 2
 
@@ -321,33 +281,16 @@ def merge_members(models: list[ReflexMinGRU]) -> ReflexMinGRU:
     return merged.train(models[0].training)
 
 
-def structure_masks(cfg: ReflexConfig) -> dict[str, torch.Tensor]:
-    """Which weights of a model with several streams may be nonzero: the MinGRU's are
-    block-diagonal over the streams (each recurrence reads only its own inputs), the heads'
-    block-diagonal over the members (a member's heads read all of its streams). Embedding and
-    conv channels are per stream by construction."""
-    s, e, h, parts = cfg.streams, cfg.d_embed, cfg.d_hidden, 3 if cfg.max_pool else 2
-    cell = torch.block_diag(*[torch.ones(h, e)] * s)
-    masks = {f"cell.{layer}.weight": cell for layer in ("gate", "candidate")}
-    for name, rows in (("intent_head", cfg.n_intents), ("confidence_head", 1)):
-        block = torch.block_diag(*[torch.ones(rows, cfg.directions * h)] * cfg.members)
-        masks[f"{name}.weight"] = block.repeat(1, parts)  # the same layout in every readout part
-    return masks
-
-
-def trained_params(cfg: ReflexConfig) -> int:
-    """Weights that can be nonzero: a model with several streams also stores the zeros between them."""
-    masks = structure_masks(cfg)
-    return sum(int(masks[n].sum()) if n in masks else p.numel()
-               for n, p in ReflexMinGRU(cfg).named_parameters())
-
-
-def keep_streams_apart(model: ReflexMinGRU) -> list:
-    """Gradient hooks that hold the zeros between streams and members at zero while ``model``
-    trains (AdamW leaves a weight whose gradient is always zero where it is), so that a merged
-    model stays an ensemble and a bidirectional one stays two recurrences. Returns the hook
-    handles (none for a one-stream model)."""
-    if model.cfg.streams == 1:
-        return []
-    masks = structure_masks(model.cfg)
-    return [p.register_hook(masks[name].mul) for name, p in model.named_parameters() if name in masks]
+def keep_members_apart(merged: ReflexMinGRU) -> list:
+    """Gradient hooks that hold the zeros between the members of a merged model at zero while
+    it is fine-tuned, so that it stays an ensemble (AdamW leaves a weight whose gradient is
+    always zero where it is). Returns the hook handles."""
+    single = replace(merged.cfg, members=1)
+    ones = []
+    for _ in range(merged.cfg.members):
+        model = ReflexMinGRU(single)
+        for p in model.parameters():
+            nn.init.ones_(p)
+        ones.append(model)
+    masks = {name: p.detach() for name, p in merge_members(ones).named_parameters()}
+    return [p.register_hook(masks[name].mul) for name, p in merged.named_parameters()]

@@ -6,6 +6,7 @@ metrics through ONNX Runtime (the numbers describe the files users run), and wri
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 from tars_edge import tokenizer
 from tars_export import intents
 from tars_export.bundle_writer import put_model
-from tars_export.mingru import ReflexGraph, ReflexMinGRU, trained_params
+from tars_export.mingru import ReflexGraph, ReflexMinGRU
 from tars_export.quant import quantize_onnx_weights, quantized_weight_names
 from tars_export.train_reflex import ReflexTrainConfig, metrics, predict, train_all
 from tars_export.verify import check_parity
@@ -127,8 +128,9 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
         )
         # metric -> variant -> value, so `tars-export report` shows reflex.accuracy per variant.
         model_metrics: dict = {
-            # trained weights; the graph also stores the zeros between streams and members
-            "params": trained_params(any_model.cfg),
+            # trained weights; an ensemble's graph also stores the zeros between its members
+            "params": any_model.cfg.members * sum(p.numel() for p in ReflexMinGRU(
+                replace(any_model.cfg, members=1)).parameters()),
             "heldout_size": len(trained.heldout),
             "ood_size": len(trained.ood_heldout),
         }
@@ -148,7 +150,6 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 "conv_width": cfg_model.conv_width,
                 "max_pool": cfg_model.max_pool,
                 "members": cfg_model.members,
-                "bidirectional": cfg_model.bidirectional,
                 "chunk": ReflexGraph.CHUNK,
                 "max_tokens": cfg_model.max_tokens,
                 "seed": seed,

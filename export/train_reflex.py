@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from tars_export import intent_grammar, intents
 from tars_export.intents import Example
-from tars_export.mingru import ReflexConfig, ReflexMinGRU, keep_streams_apart, merge_members
+from tars_export.mingru import ReflexConfig, ReflexMinGRU, keep_members_apart, merge_members
 from tars_export.quant import set_scheme
 from tars_export.tokenizer import encode_batch
 
@@ -43,14 +43,9 @@ class ReflexTrainConfig:
     d_hidden: int = 128  # MinGRU state width (ReflexConfig.d_hidden)
     label_smoothing: float = 0.1  # on the intent cross-entropy
     max_pool: bool = True  # ReflexConfig.max_pool
-    bidirectional: bool = False  # ReflexConfig.bidirectional
     # Fixed, so that float reductions (and so training) are reproducible. One thread: the ops
     # are tiny (B × 64), and a second thread cost 2.5× more wall time than it saved here.
     threads: int = 1
-
-    def model_config(self) -> ReflexConfig:
-        """One member's ReflexConfig."""
-        return ReflexConfig(d_hidden=self.d_hidden, max_pool=self.max_pool, bidirectional=self.bidirectional)
 
     @classmethod
     def quick(cls) -> "ReflexTrainConfig":
@@ -82,9 +77,7 @@ def fit(
     rng: np.random.Generator,
     desc: str,
 ) -> list[float]:
-    """Trains in place; returns the mean loss per epoch. A model with several streams stays
-    block-structured (``keep_streams_apart``)."""
-    hooks = keep_streams_apart(model)
+    """Trains in place; returns the mean loss per epoch."""
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = -(-len(examples) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -113,8 +106,6 @@ def fit(
                 bar.update()
             losses.append(total / steps_per_epoch)
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    for hook in hooks:
-        hook.remove()
     model.eval()
     return losses
 
@@ -211,7 +202,10 @@ def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
     # Embedding rows stay int8: a 64-wide ternary byte embedding loses too much, and int8
     # already makes the table 4x smaller.
     set_scheme(ternary, "ternary", embeddings="int8")
+    hooks = keep_members_apart(ternary) if cfg.members > 1 else []
     losses["ternary"] = fit(ternary, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, "reflex ternary QAT")
+    for hook in hooks:
+        hook.remove()
     models["ternary"] = ternary
     return TrainedReflex(models=models, heldout=heldout, ood_heldout=ood_heldout, losses=losses)
 
@@ -222,7 +216,7 @@ def train_member(examples: list[Example], cfg: ReflexTrainConfig, seed: int, tag
     scale per output channel, which merging leaves as it is, so int8 is fine-tuned per member."""
     torch.manual_seed(seed)
     rng = np.random.default_rng([seed, 5])
-    fp32 = ReflexMinGRU(cfg.model_config())
+    fp32 = ReflexMinGRU(ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool))
     losses = {"fp32": fit(fp32, examples, cfg.epochs, cfg.lr, cfg, rng, f"reflex fp32{tag}")}
     int8 = copy.deepcopy(fp32)
     set_scheme(int8, "int8", embeddings="int8")

@@ -9,11 +9,8 @@ from tars_export.mingru import (
     ReflexConfig,
     ReflexGraph,
     ReflexMinGRU,
-    keep_streams_apart,
+    keep_members_apart,
     merge_members,
-    reversed_bytes,
-    structure_masks,
-    trained_params,
 )
 from tars_export.quant import set_scheme
 
@@ -51,15 +48,11 @@ def _check_reflex_forms(model: ReflexMinGRU):
         for i, t in enumerate(texts):
             logits, conf = model(t[None])
             torch.testing.assert_close(batched_logits[i], logits[0], atol=1e-5, rtol=1e-4)
-            if model.cfg.bidirectional:
-                with pytest.raises(ValueError, match="no byte-by-byte form"):
-                    model.step(t[:1], model.initial_state(1))
-            else:
-                state = model.initial_state(1)
-                for token in t:
-                    step_logits, step_conf, state = model.step(token[None], state)
-                torch.testing.assert_close(step_logits, logits, atol=1e-5, rtol=1e-4)
-                torch.testing.assert_close(step_conf, conf, atol=1e-5, rtol=1e-4)
+            state = model.initial_state(1)
+            for token in t:
+                step_logits, step_conf, state = model.step(token[None], state)
+            torch.testing.assert_close(step_logits, logits, atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(step_conf, conf, atol=1e-5, rtol=1e-4)
             padded = torch.zeros(1, 32, dtype=torch.long)  # the graph's zero-padded input
             padded[0, : len(t)] = t
             g_logits, g_conf = ReflexGraph(model)(padded, torch.tensor([len(t)]))
@@ -67,21 +60,18 @@ def _check_reflex_forms(model: ReflexMinGRU):
             torch.testing.assert_close(g_conf, torch.sigmoid(conf), atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("max_pool", [False, True])
-def test_reflex_batched_step_and_graph_agree(max_pool, bidirectional):
-    """With max_pool the padding must not win the max (the graph masks it; the batch too);
-    a backward stream must read only the real bytes, whatever the padding."""
+def test_reflex_batched_step_and_graph_agree(max_pool):
+    """With max_pool the padding must not win the max (the graph masks it; the batch too)."""
     torch.manual_seed(2)
-    _check_reflex_forms(ReflexMinGRU(ReflexConfig(max_pool=max_pool, bidirectional=bidirectional)).eval())
+    _check_reflex_forms(ReflexMinGRU(ReflexConfig(max_pool=max_pool)).eval())
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("max_pool", [False, True])
-def test_quantized_schemes_keep_the_forms_equivalent(max_pool, bidirectional):
+def test_quantized_schemes_keep_the_forms_equivalent(max_pool):
     torch.manual_seed(3)
     for scheme in ("int8", "ternary"):
-        model = ReflexMinGRU(ReflexConfig(max_pool=max_pool, bidirectional=bidirectional)).eval()
+        model = ReflexMinGRU(ReflexConfig(max_pool=max_pool)).eval()
         set_scheme(model, scheme, embeddings="int8")
         _check_reflex_forms(model)
 
@@ -96,19 +86,18 @@ def _trained_like(cfg: ReflexConfig, seed: int) -> ReflexMinGRU:
     return model.eval()
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("max_pool", [False, True])
 @pytest.mark.parametrize("scheme", ["none", "int8"])
-def test_merged_members_are_their_ensemble(max_pool, scheme, bidirectional):
+def test_merged_members_are_their_ensemble(max_pool, scheme):
     """The merged graph averages the members' probabilities and confidences exactly (int8
     linear layers too: the zeros between members leave each output channel's scale alone),
     and its three forms agree like a single model's."""
-    cfg = ReflexConfig(d_hidden=24, max_pool=max_pool, bidirectional=bidirectional)
+    cfg = ReflexConfig(d_hidden=24, max_pool=max_pool)
     members = [_trained_like(cfg, seed) for seed in range(3)]
     for m in members:
         set_scheme(m, scheme)
     merged = merge_members(members)
-    assert merged.cfg.members == 3 and merged.width == 72 * cfg.directions
+    assert merged.cfg.members == 3 and merged.width == 72
     tokens = torch.randint(0, 256, (4, 21))
     lengths = torch.tensor([21, 1, 8, 15])
     with torch.no_grad():
@@ -127,13 +116,13 @@ def test_merge_refuses_mixed_configs():
 
 
 def test_fine_tuning_a_merged_model_keeps_it_an_ensemble():
-    """With keep_streams_apart, AdamW steps leave the zeros between members at zero."""
+    """With keep_members_apart, AdamW steps leave the zeros between members at zero."""
     members = [_trained_like(ReflexConfig(d_hidden=16, max_pool=True), seed) for seed in range(2)]
     merged = merge_members(members)
     set_scheme(merged, "ternary")
     zero = {name: p.detach() == 0 for name, p in merged.named_parameters()}
     assert zero["cell.gate.weight"].sum() == 2 * 16 * 64 and zero["intent_head.weight"].any()
-    hooks = keep_streams_apart(merged)
+    hooks = keep_members_apart(merged)
     optim = torch.optim.AdamW(merged.parameters(), lr=0.05, weight_decay=0.1)
     tokens = torch.randint(0, 256, (8, 12))
     for _ in range(3):
@@ -146,73 +135,3 @@ def test_fine_tuning_a_merged_model_keeps_it_an_ensemble():
     for name, p in merged.named_parameters():
         assert (p[zero[name]] == 0).all(), name
     assert not torch.equal(merged.cell.gate.weight, merge_members(members).cell.gate.weight)
-
-
-def test_reversed_bytes_reverses_the_text_and_leaves_the_padding():
-    tokens = torch.tensor([[1, 2, 3, 0, 0], [4, 5, 6, 7, 8], [9, 0, 0, 0, 0]])
-    assert reversed_bytes(tokens, torch.tensor([3, 5, 1])).tolist() == [
-        [3, 2, 1, 0, 0], [8, 7, 6, 5, 4], [9, 0, 0, 0, 0]]
-
-
-def _stream(model: ReflexMinGRU, k: int) -> ReflexMinGRU:
-    """Stream ``k`` of a one-member bidirectional model as a model of its own (its heads unused)."""
-    c = model.cfg
-    single = ReflexMinGRU(ReflexConfig(d_embed=c.d_embed, d_hidden=c.d_hidden, max_pool=c.max_pool))
-    e, h = slice(k * c.d_embed, (k + 1) * c.d_embed), slice(k * c.d_hidden, (k + 1) * c.d_hidden)
-    with torch.no_grad():
-        single.embed.weight.copy_(model.embed.weight[:, e])
-        single.conv.weight.copy_(model.conv.weight[e])
-        single.conv.bias.copy_(model.conv.bias[e])
-        for layer in ("gate", "candidate"):
-            getattr(single.cell, layer).weight.copy_(getattr(model.cell, layer).weight[h, e])
-            getattr(single.cell, layer).bias.copy_(getattr(model.cell, layer).bias[h])
-    return single.eval()
-
-
-@pytest.mark.parametrize("max_pool", [False, True])
-def test_bidirectional_model_reads_forwards_and_backwards(max_pool):
-    """Its heads see exactly what a forward model reads of the text and what a second model
-    reads of the reversed text -- checked against two separate single-stream models."""
-    model = _trained_like(ReflexConfig(d_hidden=16, max_pool=max_pool, bidirectional=True), 7)
-    with torch.no_grad():  # _trained_like filled the zeros; a bidirectional model keeps them
-        for name, mask in structure_masks(model.cfg).items():
-            model.get_parameter(name).mul_(mask)
-    fwd, bwd = _stream(model, 0), _stream(model, 1)
-    text = torch.randint(0, 256, (1, 13))
-    with torch.no_grad():
-        parts = zip(fwd.readout(text), bwd.readout(text.flip(1)))
-        r = torch.cat([torch.cat(p, -1) for p in parts], -1)
-        logits, conf = model(text)
-    torch.testing.assert_close(logits, model.intent_head(r), atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(conf, model.confidence_head(r).squeeze(-1), atol=1e-5, rtol=1e-4)
-
-
-def test_a_bidirectional_model_starts_and_stays_two_recurrences():
-    """Fresh: the weights between the streams are zero and each block is initialised like a
-    model of its own; trained with keep_streams_apart, those zeros stay."""
-    torch.manual_seed(4)
-    cfg = ReflexConfig(d_hidden=32, max_pool=True, bidirectional=True)
-    model = ReflexMinGRU(cfg)
-    gate = model.cell.gate.weight.detach().clone()
-    assert (gate[:32, 64:] == 0).all() and (gate[32:, :64] == 0).all()
-    assert 0.8 / 64 ** 0.5 < gate[:32, :64].abs().max() <= 1 / 64 ** 0.5  # fan-in of one stream
-    hooks = keep_streams_apart(model)
-    optim = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.1)
-    for _ in range(3):
-        logits, conf = model.train()(torch.randint(0, 256, (8, 12)), torch.tensor([12, 3] * 4))
-        (logits.logsumexp(-1).sum() + conf.sum()).backward()
-        optim.step()
-        optim.zero_grad()
-    for hook in hooks:
-        hook.remove()
-    assert not torch.equal(model.cell.gate.weight.detach(), gate)
-    assert (model.cell.gate.weight[:32, 64:] == 0).all() and (model.cell.candidate.weight[32:, :64] == 0).all()
-
-
-def test_trained_params_leave_out_the_zeros_between_streams():
-    one = ReflexConfig(d_hidden=16, max_pool=True)
-    assert trained_params(one) == sum(p.numel() for p in ReflexMinGRU(one).parameters())
-    stream = 256 * 64 + 64 * 4 + 64 + 2 * (64 * 16 + 16)  # embedding, conv, MinGRU
-    heads = (6 + 1) * (3 * 2 * 16 + 1)
-    assert trained_params(ReflexConfig(d_hidden=16, max_pool=True, bidirectional=True)) == 2 * stream + heads
-    assert trained_params(ReflexConfig(d_hidden=16, max_pool=True, members=2)) == 2 * trained_params(one)

@@ -6,16 +6,12 @@ import json
 import numpy as np
 import onnx
 import pytest
-import torch
 from conftest import MODELS
 from onnx import numpy_helper
 
 from tars_edge.bundle import Bundle
 from tars_edge.reflex import ReflexClassifier
 from tars_export import intents, reflex_build
-from tars_export.mingru import ReflexConfig, ReflexMinGRU
-from tars_export.quant import set_scheme
-from tars_export.train_reflex import predict
 from tars_export.verify import VerificationError
 
 
@@ -97,22 +93,3 @@ def test_build_is_deterministic(quick_bundle, tmp_path):
     first = Bundle.load(quick_bundle).model("reflex")["files"]
     second = Bundle.load(tmp_path).model("reflex")["files"]
     assert {v: f["sha256"] for v, f in first.items()} == {v: f["sha256"] for v, f in second.items()}
-
-
-@pytest.mark.parametrize("scheme", ["none", "int8", "ternary"])
-def test_bidirectional_graph_matches_pytorch(tmp_path, scheme):
-    """The graph reverses each text itself (behind the zero padding the runtime adds), so ONNX
-    Runtime must give the PyTorch model's outputs for every length, through the runtime's input
-    preparation: one byte, one chunk, across chunks, cut at max_tokens."""
-    torch.manual_seed(5)
-    model = ReflexMinGRU(ReflexConfig(d_hidden=16, max_pool=True, bidirectional=True)).eval()
-    set_scheme(model, scheme, embeddings="int8" if scheme != "none" else "none")
-    path = tmp_path / "bidir.onnx"
-    reflex_build.export_onnx(model, path)
-    texts = ["a", "hi TARS!", "what time is it?", "сколько времени?", "x" * 300]
-    logits, conf = reflex_build._ort_outputs(path, texts, model.cfg.max_tokens)
-    ref_logits, ref_conf = reflex_build._torch_logits(model, texts)
-    np.testing.assert_allclose(logits, ref_logits, atol=1e-4)
-    np.testing.assert_allclose(conf, ref_conf, atol=1e-4)
-    batch_probs, _ = predict(model, texts)  # the training path (loop scan over a padded batch)
-    np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), batch_probs, atol=1e-4)
