@@ -12,6 +12,10 @@ seed given, and score the validation groups. The held-out split is never scored 
              | reverse (round 6: the model reads every text backwards, last byte first)
              | bidir (round 7: one model, two streams of the deployed size -- one reads forwards,
                       one backwards -- and heads over both streams' readouts, trained together)
+             | author2 (round 7: the grammar with a second author's templates added,
+                        export/intent_grammar_extra.py, written without seeing the hand-written
+                        set; drawn uniformly with the first author's, still 1,500 texts per
+                        intent and language). Every other variant uses the first author's only.
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
 probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json.
@@ -37,7 +41,7 @@ from tars_export.mingru import ReflexConfig, ReflexMinGRU
 from tars_export.quant import QuantLinear
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir")
+VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir", "author2")
 HAND_REPEAT = 4
 
 
@@ -94,7 +98,9 @@ def run(seed: int, variant: str) -> dict:
     data_seed = seed if variant == "data" else 0
     rng = np.random.default_rng(data_seed)
     hand = tr * (HAND_REPEAT if variant == "hand" else 1)
-    rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val)
+    # Rounds 2-7 ran on the first author's grammar; author2 is the grammar of the build since.
+    rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val,
+                               second_author=variant == "author2")
     if variant == "wdrop":
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
     examples = intents.training_set(rows, rng, augment_copies=cfg.augment_copies)

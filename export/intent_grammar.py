@@ -23,6 +23,8 @@ from __future__ import annotations
 import random
 import re
 
+from tars_export.intent_grammar_extra import EXTRA_SLOTS, EXTRA_TEMPLATES
+
 INTENTS = ("greeting", "farewell", "status", "time", "quick_action", "complex")
 LANGS = ("en", "ru")
 
@@ -1606,6 +1608,13 @@ RU_SLOTS.update({
 
 TEMPLATES = {"en": EN_TEMPLATES, "ru": RU_TEMPLATES}
 
+# A second author's templates (intent_grammar_extra.py, round 7), written without seeing the
+# hand-written set or the first author's errors. Their slots all start with "x_", so adding
+# them changes nothing the first author's templates expand to.
+for _lang in LANGS:
+    assert not set(EXTRA_SLOTS[_lang]) & set(SLOTS[_lang]), "second author's slot names clash"
+    SLOTS[_lang].update(EXTRA_SLOTS[_lang])
+
 # --------------------------------------------------------------------------------------------
 # Decoration: prefixes, suffixes, punctuation, casing
 # --------------------------------------------------------------------------------------------
@@ -1779,12 +1788,19 @@ def normalize(text: str) -> str:
 # Public API
 # --------------------------------------------------------------------------------------------
 
-def template_counts() -> dict[tuple[str, str], int]:
-    return {(intent, lang): len(TEMPLATES[lang][intent]) for lang in LANGS for intent in INTENTS}
+def templates(lang: str, intent: str, second_author: bool = True) -> list[str]:
+    """The first author's templates, then (by default) the second author's: ids stay stable."""
+    return TEMPLATES[lang][intent] + (EXTRA_TEMPLATES[lang][intent] if second_author else [])
 
 
-def generate(n_per_intent_lang: int, seed: int) -> list[tuple[str, str, str, str]]:
-    """Generate up to ``n_per_intent_lang`` distinct utterances per (intent, language).
+def template_counts(second_author: bool = True) -> dict[tuple[str, str], int]:
+    return {(intent, lang): len(templates(lang, intent, second_author)) for lang in LANGS for intent in INTENTS}
+
+
+def generate(n_per_intent_lang: int, seed: int, second_author: bool = True) -> list[tuple[str, str, str, str]]:
+    """Generate up to ``n_per_intent_lang`` distinct utterances per (intent, language),
+    drawing the templates uniformly (without ``second_author``: the first author's only, the
+    grammar of rounds 1-6).
 
     Returns ``(intent, group, lang, text)`` tuples in a deterministic order, where
     ``group = f"{intent}/grammar-{lang}{template_index:02d}"``.  Texts are unique after
@@ -1796,15 +1812,15 @@ def generate(n_per_intent_lang: int, seed: int) -> list[tuple[str, str, str, str
     for intent in INTENTS:
         for lang in LANGS:
             rng = random.Random(f"tars-intent-grammar:{seed}:{intent}:{lang}")
-            templates = TEMPLATES[lang][intent]
+            cell = templates(lang, intent, second_author)
             seen: set[str] = set()
             produced = 0
             attempts = 0
             max_attempts = max(200, 60 * n_per_intent_lang)
             while produced < n_per_intent_lang and attempts < max_attempts:
                 attempts += 1
-                tid = rng.randrange(len(templates))
-                text = _decorate(expand(templates[tid], lang, rng), intent, lang, rng)
+                tid = rng.randrange(len(cell))
+                text = _decorate(expand(cell[tid], lang, rng), intent, lang, rng)
                 key = normalize(text)
                 if not key or key in seen:
                     continue
@@ -1825,7 +1841,7 @@ if __name__ == "__main__":  # pragma: no cover - quick manual inspection
     data = generate(n, seed=0)
     counts = Counter((i, l) for i, _g, l, _t in data)
     for (i, l), c in sorted(counts.items()):
-        print(f"{i:13s} {l} {c:5d}  templates={len(TEMPLATES[l][i])}")
+        print(f"{i:13s} {l} {c:5d}  templates={len(templates(l, i))}")
     rng = random.Random(1)
     for row in rng.sample(data, 24):
         print("\t".join(row))
