@@ -18,7 +18,8 @@ seed given, and score the validation groups. The held-out split is never scored 
                         intent and language). Every other variant uses the first author's only.
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
-probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json.
+probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json. Variants combine with "+"
+(``author2+reverse``).
 
     python bench/reflex_validation.py ensemble VARIANT:SEED VARIANT:SEED ...
 
@@ -92,27 +93,28 @@ def _validation():
 
 
 def run(seed: int, variant: str) -> dict:
+    flags = set(variant.split("+"))
     cfg = ReflexTrainConfig()
     torch.set_num_threads(1)
     heldout, (tr, val) = _validation()
-    data_seed = seed if variant == "data" else 0
+    data_seed = seed if "data" in flags else 0
     rng = np.random.default_rng(data_seed)
-    hand = tr * (HAND_REPEAT if variant == "hand" else 1)
+    hand = tr * (HAND_REPEAT if "hand" in flags else 1)
     # Rounds 2-7 ran on the first author's grammar; author2 is the grammar of the build since.
     rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val,
-                               second_author=variant == "author2")
-    if variant == "wdrop":
+                               second_author="author2" in flags)
+    if "wdrop" in flags:
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
     examples = intents.training_set(rows, rng, augment_copies=cfg.augment_copies)
-    if variant == "reverse":
+    if "reverse" in flags:
         examples = [replace(e, text=e.text[::-1]) for e in examples]
     torch.manual_seed(seed)
     model_cfg = ReflexConfig(d_hidden=cfg.d_hidden, max_pool=cfg.max_pool)
-    model = Bidirectional(model_cfg) if variant == "bidir" else ReflexMinGRU(model_cfg)
+    model = Bidirectional(model_cfg) if "bidir" in flags else ReflexMinGRU(model_cfg)
     t0 = time.time()
     fit(model, examples, cfg.epochs, cfg.lr, cfg, np.random.default_rng(1000 + seed),
         f"{variant} s{seed}")
-    probs, _conf = predict(model, [e.text[::-1] if variant == "reverse" else e.text for e in val])
+    probs, _conf = predict(model, [e.text[::-1] if "reverse" in flags else e.text for e in val])
     y, pred = np.array([e.intent for e in val]), probs.argmax(-1)
     lang = np.array([e.lang for e in val])
     right = pred == y
@@ -141,7 +143,7 @@ def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "ensemble":
         print(json.dumps(ensemble(argv[1:])))
         return 0
-    if len(argv) != 2 or argv[1] not in VARIANTS:
+    if len(argv) != 2 or not set(argv[1].split("+")) <= set(VARIANTS):
         raise SystemExit(f"usage: python bench/reflex_validation.py SEED {'|'.join(VARIANTS)}")
     seed, variant = int(argv[0]), argv[1]
     res = json.dumps(run(seed, variant), ensure_ascii=False)
