@@ -16,6 +16,7 @@ seed given, and score the validation groups. The held-out split is never scored 
                         export/intent_grammar_extra.py, written without seeing the hand-written
                         set; drawn uniformly with the first author's, still 1,500 texts per
                         intent and language). Every other variant uses the first author's only.
+             | author3 (round 7: author2 plus a third blind author, export/intent_grammar_third.py)
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
 probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json. Variants combine with "+"
@@ -34,15 +35,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from tars_export import intents
 from torch import nn
 
+from tars_export import intents
 from tars_export.mingru import ReflexConfig, ReflexMinGRU
 from tars_export.quant import QuantLinear
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir", "author2")
+VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir", "author2", "author3")
 HAND_REPEAT = 4
 
 
@@ -100,9 +100,9 @@ def run(seed: int, variant: str) -> dict:
     data_seed = seed if "data" in flags else 0
     rng = np.random.default_rng(data_seed)
     hand = tr * (HAND_REPEAT if "hand" in flags else 1)
-    # Rounds 2-7 ran on the first author's grammar; author2 is the grammar of the build since.
-    rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val,
-                               second_author="author2" in flags)
+    # Rounds 2-6 ran on the first author's grammar; author2 and author3 add the later authors.
+    authors = 3 if "author3" in flags else 2 if "author2" in flags else 1
+    rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val, authors)
     if "wdrop" in flags:
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
     examples = intents.training_set(rows, rng, augment_copies=cfg.augment_copies)

@@ -24,6 +24,7 @@ import random
 import re
 
 from tars_export.intent_grammar_extra import EXTRA_SLOTS, EXTRA_TEMPLATES
+from tars_export.intent_grammar_third import THIRD_SLOTS, THIRD_TEMPLATES
 
 INTENTS = ("greeting", "farewell", "status", "time", "quick_action", "complex")
 LANGS = ("en", "ru")
@@ -1608,12 +1609,15 @@ RU_SLOTS.update({
 
 TEMPLATES = {"en": EN_TEMPLATES, "ru": RU_TEMPLATES}
 
-# A second author's templates (intent_grammar_extra.py, round 7), written without seeing the
-# hand-written set or the first author's errors. Their slots all start with "x_", so adding
-# them changes nothing the first author's templates expand to.
+# Templates of later authors (round 7), each written without seeing the hand-written set or
+# anyone's errors: the second's in intent_grammar_extra.py, the third's in
+# intent_grammar_third.py. Their slots start with "x_" and "y_", so adding them changes nothing
+# the earlier authors' templates expand to.
+AUTHORS = (TEMPLATES, EXTRA_TEMPLATES, THIRD_TEMPLATES)
 for _lang in LANGS:
-    assert not set(EXTRA_SLOTS[_lang]) & set(SLOTS[_lang]), "second author's slot names clash"
-    SLOTS[_lang].update(EXTRA_SLOTS[_lang])
+    for _slots in (EXTRA_SLOTS, THIRD_SLOTS):
+        assert not set(_slots[_lang]) & set(SLOTS[_lang]), "a later author's slot names clash"
+        SLOTS[_lang].update(_slots[_lang])
 
 # --------------------------------------------------------------------------------------------
 # Decoration: prefixes, suffixes, punctuation, casing
@@ -1788,19 +1792,23 @@ def normalize(text: str) -> str:
 # Public API
 # --------------------------------------------------------------------------------------------
 
-def templates(lang: str, intent: str, second_author: bool = True) -> list[str]:
-    """The first author's templates, then (by default) the second author's: ids stay stable."""
-    return TEMPLATES[lang][intent] + (EXTRA_TEMPLATES[lang][intent] if second_author else [])
+DEFAULT_AUTHORS = 2  # the grammar the committed reflex was trained on
 
 
-def template_counts(second_author: bool = True) -> dict[tuple[str, str], int]:
-    return {(intent, lang): len(templates(lang, intent, second_author)) for lang in LANGS for intent in INTENTS}
+def templates(lang: str, intent: str, authors: int = DEFAULT_AUTHORS) -> list[str]:
+    """The first ``authors`` authors' templates in order, so template ids stay stable."""
+    assert 1 <= authors <= len(AUTHORS), f"authors must be 1..{len(AUTHORS)}"
+    return [t for author in AUTHORS[:authors] for t in author[lang][intent]]
 
 
-def generate(n_per_intent_lang: int, seed: int, second_author: bool = True) -> list[tuple[str, str, str, str]]:
+def template_counts(authors: int = DEFAULT_AUTHORS) -> dict[tuple[str, str], int]:
+    return {(intent, lang): len(templates(lang, intent, authors)) for lang in LANGS for intent in INTENTS}
+
+
+def generate(n_per_intent_lang: int, seed: int, authors: int = DEFAULT_AUTHORS) -> list[tuple[str, str, str, str]]:
     """Generate up to ``n_per_intent_lang`` distinct utterances per (intent, language),
-    drawing the templates uniformly (without ``second_author``: the first author's only, the
-    grammar of rounds 1-6).
+    drawing uniformly from the templates of the first ``authors`` authors (1: the grammar of
+    rounds 1-6).
 
     Returns ``(intent, group, lang, text)`` tuples in a deterministic order, where
     ``group = f"{intent}/grammar-{lang}{template_index:02d}"``.  Texts are unique after
@@ -1812,7 +1820,7 @@ def generate(n_per_intent_lang: int, seed: int, second_author: bool = True) -> l
     for intent in INTENTS:
         for lang in LANGS:
             rng = random.Random(f"tars-intent-grammar:{seed}:{intent}:{lang}")
-            cell = templates(lang, intent, second_author)
+            cell = templates(lang, intent, authors)
             seen: set[str] = set()
             produced = 0
             attempts = 0

@@ -37,8 +37,9 @@ class ReflexTrainConfig:
     # averages their probabilities (mingru.merge_members); round 6, docs/reflex.md.
     members: int = 2
     grammar_per_intent_lang: int = 1500  # generated utterances (intent_grammar.py) per intent+language
-    # The grammar with the second author's templates (round 7: +3.3 validation points for pairs).
-    second_author: bool = True
+    # Template authors of the grammar (intent_grammar.AUTHORS); the second author's templates
+    # added 3.3 validation points for pairs (round 7, docs/reflex.md).
+    grammar_authors: int = 2
     heldout_frac: float = 0.2
     # Chosen on a validation split carved from the training phrasing groups (docs/reflex.md):
     # 64 -> 128 wide +3.5 points, the max readout +2.5, label smoothing with 15 epochs +1.5.
@@ -171,14 +172,14 @@ class TrainedReflex:
 
 
 def grammar_rows(n_per_intent_lang: int, seed: int, heldout: list[Example],
-                 second_author: bool = True) -> list[Example]:
+                 authors: int = intent_grammar.DEFAULT_AUTHORS) -> list[Example]:
     """Generated utterances for training only. The grammar was written without looking at the
     hand-written set; any generated text that normalizes to a held-out text is still dropped,
     so evaluation stays on phrasings the model has not seen."""
     unseen = {intents.normalize(e.text) for e in heldout}
     return [
         Example(text, intents.LABELS.index(intent), 0.0 if intent == "complex" else 1.0, group, lang)
-        for intent, group, lang, text in intent_grammar.generate(n_per_intent_lang, seed, second_author)
+        for intent, group, lang, text in intent_grammar.generate(n_per_intent_lang, seed, authors)
         if intents.normalize(text) not in unseen
     ]
 
@@ -190,7 +191,7 @@ def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
     rng = np.random.default_rng(seed)
     train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), cfg.heldout_frac, seed)
     examples = intents.training_set(
-        train_rows + grammar_rows(cfg.grammar_per_intent_lang, seed, heldout, cfg.second_author), rng,
+        train_rows + grammar_rows(cfg.grammar_per_intent_lang, seed, heldout, cfg.grammar_authors), rng,
         augment_copies=cfg.augment_copies,
     )
     ood_heldout = intents.out_of_distribution(np.random.default_rng(seed + 1_000_003), 200)

@@ -59,8 +59,8 @@ def test_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
 
 # A regression floor for the committed bundle, below the DESIGN target of 0.95 that it does
 # not reach yet (docs/reflex.md says by how much); a rebuild that falls under it is a bug.
-# Round 2 (d_hidden 128, max readout) deploys int8 at 92.2 %; round 1 was 87.5 %.
-ACCURACY_FLOOR = 0.90
+# Round 7 (two members, two-author grammar) deploys int8 at 93.9 %; round 1 was 87.5 %.
+ACCURACY_FLOOR = 0.93
 
 
 def test_committed_bundle_reproduces_its_metrics():
