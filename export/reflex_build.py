@@ -157,6 +157,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 "epochs": cfg.epochs,
                 "qat_epochs": cfg.qat_epochs,
                 "label_smoothing": cfg.label_smoothing,
+                "grammar_authors": cfg.grammar_authors,
             },
             "inputs": [
                 {"name": "tokens", "dtype": "int64", "shape": [1, "T"],
