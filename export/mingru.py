@@ -198,7 +198,9 @@ class ReflexMinGRU(nn.Module):
         valid = (torch.arange(t)[None, :] < lengths[:, None]).unsqueeze(-1)
         mean = (states * valid).sum(1) / lengths[:, None]
         parts = [states[torch.arange(b), lengths - 1], mean]
-        return parts + [states.masked_fill(~valid, -torch.inf).amax(1)] if self.cfg.max_pool else parts
+        if self.cfg.max_pool:
+            parts.append(states.masked_fill(~valid, -torch.inf).amax(1))
+        return parts
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None):
         """tokens (B, T) int64, lengths (B,) for right-padded batches -> (logits, conf_logit)."""
@@ -284,7 +286,9 @@ def merge_members(models: list[ReflexMinGRU]) -> ReflexMinGRU:
 def keep_members_apart(merged: ReflexMinGRU) -> list:
     """Gradient hooks that hold the zeros between the members of a merged model at zero while
     it is fine-tuned, so that it stays an ensemble (AdamW leaves a weight whose gradient is
-    always zero where it is). Returns the hook handles."""
+    always zero where it is). Returns the hook handles (none for a single model)."""
+    if merged.cfg.members == 1:
+        return []
     single = replace(merged.cfg, members=1)
     ones = []
     for _ in range(merged.cfg.members):

@@ -206,7 +206,7 @@ def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
     # Embedding rows stay int8: a 64-wide ternary byte embedding loses too much, and int8
     # already makes the table 4x smaller.
     set_scheme(ternary, "ternary", embeddings="int8")
-    hooks = keep_members_apart(ternary) if cfg.members > 1 else []
+    hooks = keep_members_apart(ternary)
     losses["ternary"] = fit(ternary, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, "reflex ternary QAT")
     for hook in hooks:
         hook.remove()
