@@ -17,6 +17,8 @@ seed given, and score the validation groups. The held-out split is never scored 
                         set; drawn uniformly with the first author's, still 1,500 texts per
                         intent and language). Every other variant uses the first author's only.
              | author3 (round 7: author2 plus a third blind author, export/intent_grammar_third.py)
+             | author4 (round 8: author2 plus a fourth blind author, export/intent_grammar_fourth.py:
+                        the most ordinary, high-frequency phrasings the others do not write)
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
 probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json. Variants combine with "+"
@@ -26,11 +28,23 @@ probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json. Variants comb
 
 scores the mean of those runs' saved probabilities: what ``mingru.merge_members`` would give
 (round 6), without training anything.
+
+Round 8 found the 24-group carve too small to tell candidates apart (one group, "time/clock",
+held most of the errors), so the training groups are also split into five folds, each
+(intent, language)'s groups dealt round-robin after a fixed shuffle: every training group is
+validated once, ~1,080 utterances in all.
+
+    python bench/reflex_validation.py SEED VARIANT --fold I     # I = 0..4; res_<variant>_<seed>_fold<I>.json
+    python bench/reflex_validation.py cv VARIANT SEED SEED ...  # pooled over the five folds
+
+``cv`` prints each seed's pooled accuracy and that of every ensemble of two or more of the
+seeds (members' probabilities averaged within each fold, then pooled).
 """
 import json
 import sys
 import time
 from dataclasses import replace
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +56,11 @@ from tars_export.mingru import ReflexConfig, ReflexMinGRU
 from tars_export.quant import QuantLinear
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir", "author2", "author3")
+VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir", "author2", "author3", "author4")
 HAND_REPEAT = 4
+FOLDS = 5
+FOLD_SEED = 202
+RESULTS = Path("/tmp/rx")
 
 
 def drop_a_word(augment):
@@ -85,23 +102,51 @@ class Bidirectional(nn.Module):
         return self.intent_head(r), self.confidence_head(r).squeeze(-1)
 
 
-def _validation():
+def phrasing_fold(rows: list, fold: int) -> tuple[list, list]:
+    """(train, validation) for one of ``FOLDS`` folds: each (intent, language)'s phrasing
+    groups are shuffled once and dealt round-robin (each starting one fold further, so the
+    remainders spread), so every group is validated in exactly one
+    fold. A validation row that normalises to a training text is dropped, as in
+    ``intents.split_by_phrasing``."""
+    rng = np.random.default_rng(FOLD_SEED)
+    groups: dict[tuple[int, str], list[str]] = {}
+    for r in rows:
+        groups.setdefault((r.intent, r.lang), [])
+        if r.group not in groups[(r.intent, r.lang)]:
+            groups[(r.intent, r.lang)].append(r.group)
+    held = {(key[1], name) for b, (key, names) in enumerate(sorted(groups.items()))
+            for j, name in enumerate(rng.permutation(sorted(names))) if (b + j) % FOLDS == fold}
+    train = [r for r in rows if (r.lang, r.group) not in held]
+    seen = {intents.normalize(r.text) for r in train}
+    return train, [r for r in rows if (r.lang, r.group) in held and intents.normalize(r.text) not in seen]
+
+
+def _validation(fold: int | None = None):
     """(held-out rows, (training rows, validation rows)): the validation groups are carved
-    from the training groups, the held-out split is never scored here."""
+    from the training groups (the round 2-7 carve, or one of the folds); the held-out split
+    is never scored here."""
     train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
-    return heldout, intents.split_by_phrasing(train_rows, 0.2, seed=101)
+    if fold is None:
+        return heldout, intents.split_by_phrasing(train_rows, 0.2, seed=101)
+    return heldout, phrasing_fold(train_rows, fold)
 
 
-def run(seed: int, variant: str) -> dict:
+def _name(variant: str, seed: int, fold: int | None) -> str:
+    return f"{variant}_{seed}" + ("" if fold is None else f"_fold{fold}")
+
+
+def run(seed: int, variant: str, fold: int | None = None) -> dict:
     flags = set(variant.split("+"))
     cfg = ReflexTrainConfig()
     torch.set_num_threads(1)
-    heldout, (tr, val) = _validation()
+    heldout, (tr, val) = _validation(fold)
     data_seed = seed if "data" in flags else 0
     rng = np.random.default_rng(data_seed)
     hand = tr * (HAND_REPEAT if "hand" in flags else 1)
-    # Rounds 2-6 ran on the first author's grammar; author2 and author3 add the later authors.
-    authors = 3 if "author3" in flags else 2 if "author2" in flags else 1
+    # Rounds 2-6 ran on the first author's grammar; author2 adds the second, author3 the second
+    # and third, author4 the second and fourth (author3+author4: all four).
+    authors = (1,) + tuple(a for a, flag in ((2, "author2"), (3, "author3"), (4, "author4"))
+                           if flag in flags or (a == 2 and flags & {"author3", "author4"}))
     rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val, authors)
     if "wdrop" in flags:
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
@@ -118,7 +163,7 @@ def run(seed: int, variant: str) -> dict:
     y, pred = np.array([e.intent for e in val]), probs.argmax(-1)
     lang = np.array([e.lang for e in val])
     right = pred == y
-    return {"variant": variant, "seed": seed, "val": round(float(right.mean()), 4),
+    return {"variant": variant, "seed": seed, "fold": fold, "val": round(float(right.mean()), 4),
             "en": round(float(right[lang == "en"].mean()), 4),
             "ru": round(float(right[lang == "ru"].mean()), 4),
             "n": len(val), "minutes": round((time.time() - t0) / 60, 1),
@@ -130,7 +175,7 @@ def run(seed: int, variant: str) -> dict:
 def ensemble(runs: list[str]) -> dict:
     """``runs``: "variant:seed" names of saved runs; members may mix variants."""
     _, (_, val) = _validation()
-    saved = [json.loads(Path(f"/tmp/rx/res_{r.replace(':', '_')}.json").read_text()) for r in runs]
+    saved = [json.loads((RESULTS / f"res_{r.replace(':', '_')}.json").read_text()) for r in runs]
     y = np.array([e.intent for e in val])
     members = [float((np.array(r["probs"]).argmax(-1) == y).mean()) for r in saved]
     mean = np.mean([r["probs"] for r in saved], axis=0)
@@ -139,17 +184,45 @@ def ensemble(runs: list[str]) -> dict:
             "ensemble": round(float((mean.argmax(-1) == y).mean()), 4)}
 
 
+def cross_validation(variant: str, seeds: list[int]) -> dict:
+    """Pooled accuracy over the five folds of each seed and of each ensemble of the seeds."""
+    folds = [_validation(f)[1][1] for f in range(FOLDS)]
+    y = np.concatenate([[e.intent for e in val] for val in folds])
+    lang = np.concatenate([[e.lang for e in val] for val in folds])
+    probs = {s: np.concatenate([np.array(json.loads(
+        (RESULTS / f"res_{_name(variant, s, f)}.json").read_text())["probs"]) for f in range(FOLDS)])
+        for s in seeds}
+
+    def score(members: tuple[int, ...]) -> dict:
+        right = np.mean([probs[s] for s in members], axis=0).argmax(-1) == y
+        return {"acc": round(float(right.mean()), 4), "en": round(float(right[lang == "en"].mean()), 4),
+                "ru": round(float(right[lang == "ru"].mean()), 4)}
+
+    out = {"variant": variant, "n": len(y), "single": {str(s): score((s,)) for s in seeds}}
+    for k in range(2, len(seeds) + 1):
+        ens = {"+".join(map(str, m)): score(m) for m in combinations(seeds, k)}
+        out[f"ensembles_of_{k}"] = {"mean": round(float(np.mean([e["acc"] for e in ens.values()])), 4), **ens}
+    out["single_mean"] = round(float(np.mean([v["acc"] for v in out["single"].values()])), 4)
+    return out
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "ensemble":
         print(json.dumps(ensemble(argv[1:])))
         return 0
+    if len(argv) >= 3 and argv[0] == "cv":
+        print(json.dumps(cross_validation(argv[1], [int(s) for s in argv[2:]])))
+        return 0
+    fold = None
+    if len(argv) == 4 and argv[2] == "--fold" and argv[3].isdigit() and int(argv[3]) < FOLDS:
+        fold, argv = int(argv[3]), argv[:2]
     if len(argv) != 2 or not set(argv[1].split("+")) <= set(VARIANTS):
-        raise SystemExit(f"usage: python bench/reflex_validation.py SEED {'|'.join(VARIANTS)}")
+        raise SystemExit(f"usage: python bench/reflex_validation.py SEED {'|'.join(VARIANTS)} [--fold 0..{FOLDS - 1}]")
     seed, variant = int(argv[0]), argv[1]
-    res = json.dumps(run(seed, variant), ensure_ascii=False)
+    res = json.dumps(run(seed, variant, fold), ensure_ascii=False)
     print(res)
-    Path("/tmp/rx").mkdir(exist_ok=True)
-    Path(f"/tmp/rx/res_{variant}_{seed}.json").write_text(res)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"res_{_name(variant, seed, fold)}.json").write_text(res)
     return 0
 
 

@@ -24,6 +24,7 @@ import random
 import re
 
 from tars_export.intent_grammar_extra import EXTRA_SLOTS, EXTRA_TEMPLATES
+from tars_export.intent_grammar_fourth import FOURTH_SLOTS, FOURTH_TEMPLATES
 from tars_export.intent_grammar_third import THIRD_SLOTS, THIRD_TEMPLATES
 
 INTENTS = ("greeting", "farewell", "status", "time", "quick_action", "complex")
@@ -1609,13 +1610,13 @@ RU_SLOTS.update({
 
 TEMPLATES = {"en": EN_TEMPLATES, "ru": RU_TEMPLATES}
 
-# Templates of later authors (round 7), each written without seeing the hand-written set or
+# Templates of later authors (rounds 7-8), each written without seeing the hand-written set or
 # anyone's errors: the second's in intent_grammar_extra.py, the third's in
-# intent_grammar_third.py. Their slots start with "x_" and "y_", so adding them changes nothing
-# the earlier authors' templates expand to.
-AUTHORS = (TEMPLATES, EXTRA_TEMPLATES, THIRD_TEMPLATES)
+# intent_grammar_third.py, the fourth's in intent_grammar_fourth.py. Their slots start with
+# "x_", "y_" and "z_", so adding them changes nothing the earlier authors' templates expand to.
+AUTHORS = (TEMPLATES, EXTRA_TEMPLATES, THIRD_TEMPLATES, FOURTH_TEMPLATES)
 for _lang in LANGS:
-    for _slots in (EXTRA_SLOTS, THIRD_SLOTS):
+    for _slots in (EXTRA_SLOTS, THIRD_SLOTS, FOURTH_SLOTS):
         assert not set(_slots[_lang]) & set(SLOTS[_lang]), "a later author's slot names clash"
         SLOTS[_lang].update(_slots[_lang])
 
@@ -1794,21 +1795,32 @@ def normalize(text: str) -> str:
 
 DEFAULT_AUTHORS = 2  # the grammar the committed reflex was trained on
 
-
-def templates(lang: str, intent: str, authors: int = DEFAULT_AUTHORS) -> list[str]:
-    """The first ``authors`` authors' templates in order, so template ids stay stable."""
-    assert 1 <= authors <= len(AUTHORS), f"authors must be 1..{len(AUTHORS)}"
-    return [t for author in AUTHORS[:authors] for t in author[lang][intent]]
+Authors = int | tuple[int, ...]
 
 
-def template_counts(authors: int = DEFAULT_AUTHORS) -> dict[tuple[str, str], int]:
+def author_numbers(authors: Authors) -> tuple[int, ...]:
+    """Which authors (1-based, ascending): an int n means the first n, the form the committed
+    manifests record; a tuple names them (``(1, 2, 4)``)."""
+    numbers = tuple(range(1, authors + 1)) if isinstance(authors, int) else tuple(authors)
+    assert numbers and list(numbers) == sorted(set(numbers)) and 1 <= numbers[0] and numbers[-1] <= len(AUTHORS), \
+        f"authors must name some of 1..{len(AUTHORS)} in ascending order, got {authors}"
+    return numbers
+
+
+def templates(lang: str, intent: str, authors: Authors = DEFAULT_AUTHORS) -> list[str]:
+    """The chosen authors' templates in author order, so the ids of earlier authors' templates
+    stay stable."""
+    return [t for a in author_numbers(authors) for t in AUTHORS[a - 1][lang][intent]]
+
+
+def template_counts(authors: Authors = DEFAULT_AUTHORS) -> dict[tuple[str, str], int]:
     return {(intent, lang): len(templates(lang, intent, authors)) for lang in LANGS for intent in INTENTS}
 
 
-def generate(n_per_intent_lang: int, seed: int, authors: int = DEFAULT_AUTHORS) -> list[tuple[str, str, str, str]]:
+def generate(n_per_intent_lang: int, seed: int, authors: Authors = DEFAULT_AUTHORS) -> list[tuple[str, str, str, str]]:
     """Generate up to ``n_per_intent_lang`` distinct utterances per (intent, language),
-    drawing uniformly from the templates of the first ``authors`` authors (1: the grammar of
-    rounds 1-6).
+    drawing uniformly from the chosen authors' templates (``authors=1``: the grammar of
+    rounds 1-6; see :func:`author_numbers`).
 
     Returns ``(intent, group, lang, text)`` tuples in a deterministic order, where
     ``group = f"{intent}/grammar-{lang}{template_index:02d}"``.  Texts are unique after

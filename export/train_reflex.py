@@ -172,7 +172,7 @@ class TrainedReflex:
 
 
 def grammar_rows(n_per_intent_lang: int, seed: int, heldout: list[Example],
-                 authors: int = intent_grammar.DEFAULT_AUTHORS) -> list[Example]:
+                 authors: intent_grammar.Authors = intent_grammar.DEFAULT_AUTHORS) -> list[Example]:
     """Generated utterances for training only. The grammar was written without looking at the
     hand-written set; any generated text that normalizes to a held-out text is still dropped,
     so evaluation stays on phrasings the model has not seen."""

@@ -1,0 +1,34 @@
+"""The reflex validation folds (bench/reflex_validation.py, round 8): every training phrasing
+group is validated exactly once, never with the held-out split, and no fold trains on a text
+it validates."""
+
+import pytest
+
+from tars_export import intents
+
+rv = pytest.importorskip("reflex_validation")  # bench/ is on sys.path (conftest)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
+
+
+def test_folds_partition_the_training_groups(split):
+    train_rows, heldout = split
+    seen: set[tuple[str, str]] = set()
+    for fold in range(rv.FOLDS):
+        train, val = rv.phrasing_fold(train_rows, fold)
+        groups = {(r.lang, r.group) for r in val}
+        assert not groups & seen, "a group is validated in two folds"
+        assert not groups & {(r.lang, r.group) for r in train}, "a fold trains on a group it validates"
+        assert len({(r.intent, r.lang) for r in val}) == len(intents.LABELS) * 2, "a fold misses an intent"
+        assert not {intents.normalize(r.text) for r in val} & {intents.normalize(r.text) for r in train}
+        seen |= groups
+    assert seen == {(r.lang, r.group) for r in train_rows}
+    assert not seen & {(r.lang, r.group) for r in heldout}
+
+
+def test_folds_are_balanced(split):
+    sizes = [len(rv.phrasing_fold(split[0], f)[1]) for f in range(rv.FOLDS)]
+    assert max(sizes) - min(sizes) <= 0.1 * max(sizes), sizes
