@@ -30,7 +30,7 @@ scores the mean of those runs' saved probabilities: what ``mingru.merge_members`
 (round 6), without training anything.
 
 Round 8 found the 24-group carve too small to tell candidates apart (one group, "time/clock",
-held most of the errors), so the training groups are also split into five folds, each
+held more than a third of the errors), so the training groups are also split into five folds, each
 (intent, language)'s groups dealt round-robin after a fixed shuffle: every training group is
 validated once, ~1,080 utterances in all.
 
@@ -104,16 +104,13 @@ class Bidirectional(nn.Module):
 
 def phrasing_fold(rows: list, fold: int) -> tuple[list, list]:
     """(train, validation) for one of ``FOLDS`` folds: each (intent, language)'s phrasing
-    groups are shuffled once and dealt round-robin (each starting one fold further, so the
-    remainders spread), so every group is validated in exactly one
-    fold. A validation row that normalises to a training text is dropped, as in
+    groups are shuffled once and dealt round-robin, each starting one fold further so that the
+    remainders spread; every group is validated in exactly one fold. A validation row that normalises to a training text is dropped, as in
     ``intents.split_by_phrasing``."""
     rng = np.random.default_rng(FOLD_SEED)
-    groups: dict[tuple[int, str], list[str]] = {}
+    groups: dict[tuple[int, str], set[str]] = {}
     for r in rows:
-        groups.setdefault((r.intent, r.lang), [])
-        if r.group not in groups[(r.intent, r.lang)]:
-            groups[(r.intent, r.lang)].append(r.group)
+        groups.setdefault((r.intent, r.lang), set()).add(r.group)
     held = {(key[1], name) for b, (key, names) in enumerate(sorted(groups.items()))
             for j, name in enumerate(rng.permutation(sorted(names))) if (b + j) % FOLDS == fold}
     train = [r for r in rows if (r.lang, r.group) not in held]
@@ -145,8 +142,8 @@ def run(seed: int, variant: str, fold: int | None = None) -> dict:
     hand = tr * (HAND_REPEAT if "hand" in flags else 1)
     # Rounds 2-6 ran on the first author's grammar; author2 adds the second, author3 the second
     # and third, author4 the second and fourth (author3+author4: all four).
-    authors = (1,) + tuple(a for a, flag in ((2, "author2"), (3, "author3"), (4, "author4"))
-                           if flag in flags or (a == 2 and flags & {"author3", "author4"}))
+    authors = (1, 2) if flags & {"author2", "author3", "author4"} else (1,)
+    authors += tuple(a for a, flag in ((3, "author3"), (4, "author4")) if flag in flags)
     rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val, authors)
     if "wdrop" in flags:
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call
