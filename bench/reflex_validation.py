@@ -105,24 +105,27 @@ class Bidirectional(nn.Module):
 def phrasing_fold(rows: list, fold: int) -> tuple[list, list]:
     """(train, validation) for one of ``FOLDS`` folds: each (intent, language)'s phrasing
     groups are shuffled once and dealt round-robin, each starting one fold further so that the
-    remainders spread; every group is validated in exactly one fold. A validation row that normalises to a training text is dropped, as in
-    ``intents.split_by_phrasing``."""
+    remainders spread; every group is validated in exactly one fold. A validation row that
+    normalises to a training text is dropped (``intents.split_groups``)."""
     rng = np.random.default_rng(FOLD_SEED)
     groups: dict[tuple[int, str], set[str]] = {}
     for r in rows:
         groups.setdefault((r.intent, r.lang), set()).add(r.group)
     held = {(key[1], name) for b, (key, names) in enumerate(sorted(groups.items()))
             for j, name in enumerate(rng.permutation(sorted(names))) if (b + j) % FOLDS == fold}
-    train = [r for r in rows if (r.lang, r.group) not in held]
-    seen = {intents.normalize(r.text) for r in train}
-    return train, [r for r in rows if (r.lang, r.group) in held and intents.normalize(r.text) not in seen]
+    return intents.split_groups(rows, held)
+
+
+def _training_split():
+    """(training rows, held-out rows) as the build splits them (seed 0)."""
+    return intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
 
 
 def _validation(fold: int | None = None):
     """(held-out rows, (training rows, validation rows)): the validation groups are carved
     from the training groups (the round 2-7 carve, or one of the folds); the held-out split
     is never scored here."""
-    train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
+    train_rows, heldout = _training_split()
     if fold is None:
         return heldout, intents.split_by_phrasing(train_rows, 0.2, seed=101)
     return heldout, phrasing_fold(train_rows, fold)
@@ -130,6 +133,10 @@ def _validation(fold: int | None = None):
 
 def _name(variant: str, seed: int, fold: int | None) -> str:
     return f"{variant}_{seed}" + ("" if fold is None else f"_fold{fold}")
+
+
+def _saved_probs(name: str) -> np.ndarray:
+    return np.array(json.loads((RESULTS / f"res_{name}.json").read_text())["probs"])
 
 
 def run(seed: int, variant: str, fold: int | None = None) -> dict:
@@ -172,10 +179,10 @@ def run(seed: int, variant: str, fold: int | None = None) -> dict:
 def ensemble(runs: list[str]) -> dict:
     """``runs``: "variant:seed" names of saved runs; members may mix variants."""
     _, (_, val) = _validation()
-    saved = [json.loads((RESULTS / f"res_{r.replace(':', '_')}.json").read_text()) for r in runs]
+    saved = [_saved_probs(r.replace(":", "_")) for r in runs]
     y = np.array([e.intent for e in val])
-    members = [float((np.array(r["probs"]).argmax(-1) == y).mean()) for r in saved]
-    mean = np.mean([r["probs"] for r in saved], axis=0)
+    members = [float((p.argmax(-1) == y).mean()) for p in saved]
+    mean = np.mean(saved, axis=0)
     return {"runs": runs, "members": [round(m, 4) for m in members],
             "members_mean": round(float(np.mean(members)), 4),
             "ensemble": round(float((mean.argmax(-1) == y).mean()), 4)}
@@ -183,12 +190,11 @@ def ensemble(runs: list[str]) -> dict:
 
 def cross_validation(variant: str, seeds: list[int]) -> dict:
     """Pooled accuracy over the five folds of each seed and of each ensemble of the seeds."""
-    folds = [_validation(f)[1][1] for f in range(FOLDS)]
+    train_rows, _ = _training_split()
+    folds = [phrasing_fold(train_rows, f)[1] for f in range(FOLDS)]
     y = np.concatenate([[e.intent for e in val] for val in folds])
     lang = np.concatenate([[e.lang for e in val] for val in folds])
-    probs = {s: np.concatenate([np.array(json.loads(
-        (RESULTS / f"res_{_name(variant, s, f)}.json").read_text())["probs"]) for f in range(FOLDS)])
-        for s in seeds}
+    probs = {s: np.concatenate([_saved_probs(_name(variant, s, f)) for f in range(FOLDS)]) for s in seeds}
 
     def score(members: tuple[int, ...]) -> dict:
         right = np.mean([probs[s] for s in members], axis=0).argmax(-1) == y

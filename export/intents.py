@@ -99,6 +99,12 @@ def split_by_phrasing(
         count = min(count, len(names) - 1)  # keep at least one group of each to train on
         for name in rng.choice(names, size=count, replace=False) if count > 0 else []:
             held.add((key[1], str(name)))
+    return split_groups(rows, held)
+
+
+def split_groups(rows: list[Example], held: set[tuple[str, str]]) -> tuple[list[Example], list[Example]]:
+    """(train, heldout) for a chosen set of ``(lang, group)`` phrasing groups. A held-out row
+    that normalizes to a training text is dropped, because it would not be unseen."""
     train = [r for r in rows if (r.lang, r.group) not in held]
     seen = {normalize(r.text) for r in train}
     heldout = [r for r in rows if (r.lang, r.group) in held and normalize(r.text) not in seen]

@@ -45,9 +45,9 @@ def test_cross_validation_pools_folds_and_averages_members(tmp_path, monkeypatch
     saved = {0: [], 1: []}
     for fold in range(rv.FOLDS):
         val = rv.phrasing_fold(split[0], fold)[1]
-        for seed in saved:
+        for seed, runs in saved.items():
             probs = rng.dirichlet(np.ones(len(intents.LABELS)), size=len(val))
-            saved[seed].append(probs)
+            runs.append(probs)
             (tmp_path / f"res_v_{seed}_fold{fold}.json").write_text(json.dumps({"probs": probs.tolist()}))
     y = np.concatenate([[e.intent for e in rv.phrasing_fold(split[0], f)[1]] for f in range(rv.FOLDS)])
     p0, p1 = np.concatenate(saved[0]), np.concatenate(saved[1])
