@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tars_edge.audio import FMAX_HZ, FMIN_HZ, N_MELS, _hz_to_mel, _mel_to_hz
 from tars_export import wake_data
 from tars_export.quant import set_scheme
 from tars_export.wake import WakeConfig, WakeMinGRU
@@ -48,9 +47,6 @@ class WakeTrainConfig:
     lr: float = 2e-3
     qat_lr: float = 1e-3
     weight_decay: float = 0.01
-    # Vocal tract length perturbation: each training clip's bands warped as if every frequency
-    # were scaled by a factor in 1 ± vtlp (formants move; pitch and timing do not). 0 = off.
-    vtlp: float = 0.0
     # held-out evaluation
     eval_wake_utterances: int = 500
     eval_negative_sentences: int = 700
@@ -139,22 +135,6 @@ def batch_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
     return loss
 
 
-_BAND_MEL = _hz_to_mel(_mel_to_hz(np.linspace(_hz_to_mel(FMIN_HZ), _hz_to_mel(FMAX_HZ), N_MELS + 2))[1:-1])
-
-
-def warp_bands(x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Log-mel clips (B, T, bands) as if clip i's spectrum were S(f / alpha[i]): band k takes
-    the value at its centre frequency / alpha, interpolated between the two nearest bands
-    (clamped at the edges). Speaker variety without resynthesis: a longer or shorter vocal tract."""
-    centres = _mel_to_hz(_BAND_MEL)
-    src = np.interp(_hz_to_mel(centres[None, :] / alpha[:, None]), _BAND_MEL, np.arange(len(centres)))
-    lo = np.floor(src).astype(np.int64)
-    hi = np.minimum(lo + 1, len(centres) - 1)
-    frac = (src - lo).astype(np.float32)[:, None, :]
-    take = lambda i: np.take_along_axis(x, np.broadcast_to(i[:, None, :], x.shape), axis=2)  # noqa: E731
-    return take(lo) * (1 - frac) + take(hi) * frac
-
-
 def fit(model: WakeMinGRU, clips: wake_data.ClipSet, epochs: int, lr: float,
         cfg: WakeTrainConfig, rng: np.random.Generator, desc: str) -> list[float]:
     """Trains in place (stateful batches); returns the mean loss per epoch."""
@@ -175,10 +155,7 @@ def fit(model: WakeMinGRU, clips: wake_data.ClipSet, epochs: int, lr: float,
             prev_wake = torch.zeros(bs, dtype=torch.bool)
             total = 0.0
             for idx in order:
-                x = clips.x[idx].astype(np.float32)
-                if cfg.vtlp:
-                    x = warp_bands(x, rng.uniform(1 - cfg.vtlp, 1 + cfg.vtlp, len(idx)))
-                x = torch.from_numpy(x)
+                x = torch.from_numpy(clips.x[idx].astype(np.float32))
                 s = model.cfg.stride  # one output per stride, read at its last frame
                 y = torch.from_numpy(clips.y[idx][:, s - 1:: s])
                 w = torch.from_numpy(clips.w[idx][:, s - 1:: s]).clone()
