@@ -36,9 +36,11 @@ validated once, ~1,080 utterances in all.
 
     python bench/reflex_validation.py SEED VARIANT --fold I     # I = 0..4; res_<variant>_<seed>_fold<I>.json
     python bench/reflex_validation.py cv VARIANT SEED SEED ...  # pooled over the five folds
+    python bench/reflex_validation.py cv VARIANT:SEED VARIANT:SEED ...  # members may mix variants
 
-``cv`` prints each seed's pooled accuracy and that of every ensemble of two or more of the
-seeds (members' probabilities averaged within each fold, then pooled).
+``cv`` prints each run's pooled accuracy and that of every ensemble of two or more of the
+runs (members' probabilities averaged within each fold, then pooled). Round 9's rule figure,
+one member per grammar: ``cv author2:2 author3:2 author4:2`` (``ensembles_of_3``).
 """
 import json
 import sys
@@ -188,22 +190,26 @@ def ensemble(runs: list[str]) -> dict:
             "ensemble": round(float((mean.argmax(-1) == y).mean()), 4)}
 
 
-def cross_validation(variant: str, seeds: list[int]) -> dict:
-    """Pooled accuracy over the five folds of each seed and of each ensemble of the seeds."""
+def cross_validation(runs: list[str]) -> dict:
+    """Pooled accuracy over the five folds of each run ("variant:seed") and of each ensemble
+    of the runs."""
     train_rows, _ = _training_split()
     folds = [phrasing_fold(train_rows, f)[1] for f in range(FOLDS)]
     y = np.concatenate([[e.intent for e in val] for val in folds])
     lang = np.concatenate([[e.lang for e in val] for val in folds])
-    probs = {s: np.concatenate([_saved_probs(_name(variant, s, f)) for f in range(FOLDS)]) for s in seeds}
+    probs = {}
+    for r in runs:
+        variant, seed = r.split(":")
+        probs[r] = np.concatenate([_saved_probs(_name(variant, int(seed), f)) for f in range(FOLDS)])
 
-    def score(members: tuple[int, ...]) -> dict:
-        right = np.mean([probs[s] for s in members], axis=0).argmax(-1) == y
+    def score(members: tuple[str, ...]) -> dict:
+        right = np.mean([probs[r] for r in members], axis=0).argmax(-1) == y
         return {"acc": round(float(right.mean()), 4), "en": round(float(right[lang == "en"].mean()), 4),
                 "ru": round(float(right[lang == "ru"].mean()), 4)}
 
-    out = {"variant": variant, "n": len(y), "single": {str(s): score((s,)) for s in seeds}}
-    for k in range(2, len(seeds) + 1):
-        ens = {"+".join(map(str, m)): score(m) for m in combinations(seeds, k)}
+    out = {"runs": runs, "n": len(y), "single": {r: score((r,)) for r in runs}}
+    for k in range(2, len(runs) + 1):
+        ens = {"+".join(m): score(m) for m in combinations(runs, k)}
         out[f"ensembles_of_{k}"] = {"mean": round(float(np.mean([e["acc"] for e in ens.values()])), 4), **ens}
     out["single_mean"] = round(float(np.mean([v["acc"] for v in out["single"].values()])), 4)
     return out
@@ -213,8 +219,9 @@ def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "ensemble":
         print(json.dumps(ensemble(argv[1:])))
         return 0
-    if len(argv) >= 3 and argv[0] == "cv":
-        print(json.dumps(cross_validation(argv[1], [int(s) for s in argv[2:]])))
+    if len(argv) >= 2 and argv[0] == "cv":
+        runs = argv[1:] if ":" in argv[1] else [f"{argv[1]}:{s}" for s in argv[2:]]
+        print(json.dumps(cross_validation(runs)))
         return 0
     fold = None
     if len(argv) == 4 and argv[2] == "--fold" and argv[3].isdigit() and int(argv[3]) < FOLDS:

@@ -33,13 +33,13 @@ class ReflexTrainConfig:
     qat_lr: float = 1e-3
     weight_decay: float = 0.01
     augment_copies: int = 1
-    # Independently trained models (model seeds seed, seed+1, ...) merged into one graph that
-    # averages their probabilities (mingru.merge_members); round 6, docs/reflex.md.
-    members: int = 2
+    # One entry per member: the template authors (intent_grammar.author_numbers) whose grammar
+    # its generated training data is drawn from. The members are trained apart (model seeds
+    # seed, seed+1, ...) and merged into one graph that averages their probabilities
+    # (mingru.merge_members; round 6). Members on different grammars disagree more and so
+    # average better than seeds of one grammar (round 9, docs/reflex.md).
+    member_grammars: tuple[intent_grammar.Authors, ...] = ((1, 2), (1, 2, 3), (1, 2, 4))
     grammar_per_intent_lang: int = 1500  # generated utterances (intent_grammar.py) per intent+language
-    # Template authors of the grammar (intent_grammar.AUTHORS); the second author's templates
-    # added 3.3 validation points for pairs (round 7, docs/reflex.md).
-    grammar_authors: int = 2
     heldout_frac: float = 0.2
     # Chosen on a validation split carved from the training phrasing groups (docs/reflex.md):
     # 64 -> 128 wide +3.5 points, the max readout +2.5, label smoothing with 15 epochs +1.5.
@@ -49,6 +49,10 @@ class ReflexTrainConfig:
     # Fixed, so that float reductions (and so training) are reproducible. One thread: the ops
     # are tiny (B × 64), and a second thread cost 2.5× more wall time than it saved here.
     threads: int = 1
+
+    @property
+    def members(self) -> int:
+        return len(self.member_grammars)
 
     @classmethod
     def quick(cls) -> "ReflexTrainConfig":
@@ -184,19 +188,34 @@ def grammar_rows(n_per_intent_lang: int, seed: int, heldout: list[Example],
     ]
 
 
+def training_sets(grammars: list[tuple[int, ...]], train_rows: list[Example], heldout: list[Example],
+                  seed: int, cfg: ReflexTrainConfig, rng: np.random.Generator
+                  ) -> dict[tuple[int, ...], list[Example]]:
+    """The augmented training set of each distinct grammar (author numbers), in order of first
+    appearance: members that share a grammar share one set, drawn once."""
+    sets: dict[tuple[int, ...], list[Example]] = {}
+    for authors in grammars:
+        if authors not in sets:
+            sets[authors] = intents.training_set(
+                train_rows + grammar_rows(cfg.grammar_per_intent_lang, seed, heldout, authors), rng,
+                augment_copies=cfg.augment_copies,
+            )
+    return sets
+
+
 def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
     """Per member: fp32 from scratch, then int8 fine-tuned from its fp32 weights; the members
     of each variant are merged into one model, and ternary is fine-tuned from the merged fp32."""
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(seed)
     train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), cfg.heldout_frac, seed)
-    examples = intents.training_set(
-        train_rows + grammar_rows(cfg.grammar_per_intent_lang, seed, heldout, cfg.grammar_authors), rng,
-        augment_copies=cfg.augment_copies,
-    )
+    grammars = [intent_grammar.author_numbers(a) for a in cfg.member_grammars]
+    # Ternary is fine-tuned once, after merging, on the members' authors together.
+    everyone = tuple(sorted({a for g in grammars for a in g}))
+    examples = training_sets([*grammars, everyone], train_rows, heldout, seed, cfg, rng)
     ood_heldout = intents.out_of_distribution(np.random.default_rng(seed + 1_000_003), 200)
-    members = [train_member(examples, cfg, seed + k, f" {k + 1}/{cfg.members}" if cfg.members > 1 else "")
-               for k in range(cfg.members)]
+    members = [train_member(examples[g], cfg, seed + k, f" {k + 1}/{cfg.members}" if cfg.members > 1 else "")
+               for k, g in enumerate(grammars)]
     models = {v: members[0][0][v] if cfg.members == 1 else merge_members([m[v] for m, _ in members])
               for v in members[0][0]}
     losses = {v: np.mean([l[v] for _, l in members], axis=0).tolist() for v in models}
@@ -207,7 +226,7 @@ def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
     # already makes the table 4x smaller.
     set_scheme(ternary, "ternary", embeddings="int8")
     hooks = keep_members_apart(ternary)
-    losses["ternary"] = fit(ternary, examples, cfg.qat_epochs, cfg.qat_lr, cfg, rng, "reflex ternary QAT")
+    losses["ternary"] = fit(ternary, examples[everyone], cfg.qat_epochs, cfg.qat_lr, cfg, rng, "reflex ternary QAT")
     for hook in hooks:
         hook.remove()
     models["ternary"] = ternary

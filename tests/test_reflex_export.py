@@ -11,7 +11,8 @@ from onnx import numpy_helper
 
 from tars_edge.bundle import Bundle
 from tars_edge.reflex import ReflexClassifier
-from tars_export import intents, reflex_build
+from tars_export import intent_grammar, intents, reflex_build
+from tars_export.train_reflex import ReflexTrainConfig, training_sets
 from tars_export.verify import VerificationError
 
 
@@ -32,6 +33,26 @@ def test_quick_build_writes_three_verified_variants(quick_bundle):
     n = len(intents.LABELS)
     confusion = np.array(spec["metrics"]["confusion"]["fp32"])
     assert confusion.shape == (n, n) and confusion.sum() == spec["metrics"]["heldout_size"]
+
+
+def test_each_member_grammar_gets_its_own_training_set():
+    """Members on different grammars see different generated data; members on one grammar
+    share one draw."""
+    cfg = ReflexTrainConfig(grammar_per_intent_lang=30, augment_copies=0)
+    rows, heldout = intents.split_by_phrasing(intents.load_rows(), cfg.heldout_frac, 0)
+    grammars = [(1, 2), (1, 2, 4), (1, 2)]
+    sets = training_sets(grammars, rows, heldout, 0, cfg, np.random.default_rng(0))
+    assert list(sets) == [(1, 2), (1, 2, 4)]
+
+    def template_ids(examples, intent="time", lang="en"):
+        prefix = f"{intent}/grammar-{lang}"
+        return {int(e.group.removeprefix(prefix)) for e in examples if e.group.startswith(prefix)}
+
+    first_two = len(intent_grammar.templates("en", "time", (1, 2)))
+    assert max(template_ids(sets[(1, 2)])) < first_two  # only the first two authors' templates
+    assert max(template_ids(sets[(1, 2, 4)])) >= first_two  # the fourth author's are drawn too
+    hand = {e.text for e in rows}
+    assert hand <= {e.text for e in sets[(1, 2)]} and hand <= {e.text for e in sets[(1, 2, 4)]}
 
 
 def test_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
@@ -59,8 +80,8 @@ def test_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
 
 # A regression floor for the committed bundle, below the DESIGN target of 0.95 that it does
 # not reach yet (docs/reflex.md says by how much); a rebuild that falls under it is a bug.
-# Round 7 (two members, two-author grammar) deploys int8 at 93.9 %; round 1 was 87.5 %.
-ACCURACY_FLOOR = 0.93
+# Round 9 (three members, one grammar each) deploys int8 at 94.9 %; round 1 was 87.5 %.
+ACCURACY_FLOOR = 0.94
 
 
 def test_committed_bundle_reproduces_its_metrics():

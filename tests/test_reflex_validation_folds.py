@@ -38,20 +38,20 @@ def test_folds_are_balanced(split):
 
 
 def test_cross_validation_pools_folds_and_averages_members(tmp_path, monkeypatch, split):
-    """``cv`` scores saved runs: each seed pooled over the folds, and an ensemble as the mean
-    of its members' probabilities within each fold."""
+    """``cv`` scores saved runs: each run pooled over the folds, and an ensemble (members may
+    be different variants) as the mean of its members' probabilities within each fold."""
     monkeypatch.setattr(rv, "RESULTS", tmp_path)
     rng = np.random.default_rng(0)
-    saved = {0: [], 1: []}
+    saved = {"v:0": [], "w:1": []}
     for fold in range(rv.FOLDS):
         val = rv.phrasing_fold(split[0], fold)[1]
-        for seed, runs in saved.items():
+        for name, runs in saved.items():
             probs = rng.dirichlet(np.ones(len(intents.LABELS)), size=len(val))
             runs.append(probs)
-            (tmp_path / f"res_v_{seed}_fold{fold}.json").write_text(json.dumps({"probs": probs.tolist()}))
+            (tmp_path / f"res_{name.replace(':', '_')}_fold{fold}.json").write_text(json.dumps({"probs": probs.tolist()}))
     y = np.concatenate([[e.intent for e in rv.phrasing_fold(split[0], f)[1]] for f in range(rv.FOLDS)])
-    p0, p1 = np.concatenate(saved[0]), np.concatenate(saved[1])
-    out = rv.cross_validation("v", [0, 1])
+    p0, p1 = np.concatenate(saved["v:0"]), np.concatenate(saved["w:1"])
+    out = rv.cross_validation(["v:0", "w:1"])
     assert out["n"] == len(y)
-    assert out["single"]["0"]["acc"] == round(float((p0.argmax(-1) == y).mean()), 4)
-    assert out["ensembles_of_2"]["0+1"]["acc"] == round(float(((p0 + p1).argmax(-1) == y).mean()), 4)
+    assert out["single"]["v:0"]["acc"] == round(float((p0.argmax(-1) == y).mean()), 4)
+    assert out["ensembles_of_2"]["v:0+w:1"]["acc"] == round(float(((p0 + p1).argmax(-1) == y).mean()), 4)
