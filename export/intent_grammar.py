@@ -1793,14 +1793,14 @@ def normalize(text: str) -> str:
 # Public API
 # --------------------------------------------------------------------------------------------
 
-DEFAULT_AUTHORS = 2  # the grammar the committed reflex was trained on
+DEFAULT_AUTHORS = 2  # the first two authors: round 7's grammar, in every member of round 9's reflex
 
 Authors = int | tuple[int, ...]
 
 
 def author_numbers(authors: Authors) -> tuple[int, ...]:
-    """Which authors (1-based, ascending): an int n means the first n, the form the committed
-    manifests record; a tuple names them (``(1, 2, 4)``)."""
+    """Which authors (1-based, ascending): an int n means the first n, the form round 7's
+    manifest recorded; a tuple names them (``(1, 2, 4)``)."""
     numbers = tuple(range(1, authors + 1)) if isinstance(authors, int) else tuple(authors)
     assert numbers and list(numbers) == sorted(set(numbers)) and 1 <= numbers[0] and numbers[-1] <= len(AUTHORS), \
         f"authors must name some of 1..{len(AUTHORS)} in ascending order, got {authors}"
