@@ -120,7 +120,7 @@ def phrasing_fold(rows: list, fold: int) -> tuple[list, list]:
 
 def _training_split():
     """(training rows, held-out rows) as the build splits them (seed 0)."""
-    return intents.split_by_phrasing(intents.load_rows(), 0.2, 0)
+    return intents.split_by_phrasing(intents.load_rows(), ReflexTrainConfig().heldout_frac, 0)
 
 
 def _validation(fold: int | None = None):
@@ -137,8 +137,10 @@ def _name(variant: str, seed: int, fold: int | None) -> str:
     return f"{variant}_{seed}" + ("" if fold is None else f"_fold{fold}")
 
 
-def _saved_probs(name: str) -> np.ndarray:
-    return np.array(json.loads((RESULTS / f"res_{name}.json").read_text())["probs"])
+def _saved_probs(run: str, fold: int | None = None) -> np.ndarray:
+    """The validation probabilities a saved run ("variant:seed") wrote."""
+    variant, seed = run.split(":")
+    return np.array(json.loads((RESULTS / f"res_{_name(variant, int(seed), fold)}.json").read_text())["probs"])
 
 
 def run(seed: int, variant: str, fold: int | None = None) -> dict:
@@ -181,7 +183,7 @@ def run(seed: int, variant: str, fold: int | None = None) -> dict:
 def ensemble(runs: list[str]) -> dict:
     """``runs``: "variant:seed" names of saved runs; members may mix variants."""
     _, (_, val) = _validation()
-    saved = [_saved_probs(r.replace(":", "_")) for r in runs]
+    saved = [_saved_probs(r) for r in runs]
     y = np.array([e.intent for e in val])
     members = [float((p.argmax(-1) == y).mean()) for p in saved]
     mean = np.mean(saved, axis=0)
@@ -197,10 +199,7 @@ def cross_validation(runs: list[str]) -> dict:
     folds = [phrasing_fold(train_rows, f)[1] for f in range(FOLDS)]
     y = np.concatenate([[e.intent for e in val] for val in folds])
     lang = np.concatenate([[e.lang for e in val] for val in folds])
-    probs = {}
-    for r in runs:
-        variant, seed = r.split(":")
-        probs[r] = np.concatenate([_saved_probs(_name(variant, int(seed), f)) for f in range(FOLDS)])
+    probs = {r: np.concatenate([_saved_probs(r, f) for f in range(FOLDS)]) for r in runs}
 
     def score(members: tuple[str, ...]) -> dict:
         right = np.mean([probs[r] for r in members], axis=0).argmax(-1) == y

@@ -15,7 +15,7 @@ import onnxruntime as ort
 import torch
 
 from tars_edge import tokenizer
-from tars_export import intent_grammar, intents
+from tars_export import intents
 from tars_export.bundle_writer import put_model
 from tars_export.mingru import ReflexGraph, ReflexMinGRU
 from tars_export.quant import quantize_onnx_weights, quantized_weight_names
@@ -157,7 +157,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
                 "epochs": cfg.epochs,
                 "qat_epochs": cfg.qat_epochs,
                 "label_smoothing": cfg.label_smoothing,
-                "member_grammars": [list(intent_grammar.author_numbers(a)) for a in cfg.member_grammars],
+                "member_grammars": [list(g) for g in cfg.grammars],
             },
             "inputs": [
                 {"name": "tokens", "dtype": "int64", "shape": [1, "T"],

@@ -54,6 +54,11 @@ class ReflexTrainConfig:
     def members(self) -> int:
         return len(self.member_grammars)
 
+    @property
+    def grammars(self) -> list[tuple[int, ...]]:
+        """Each member's authors as numbers (``intent_grammar.author_numbers``)."""
+        return [intent_grammar.author_numbers(a) for a in self.member_grammars]
+
     @classmethod
     def quick(cls) -> "ReflexTrainConfig":
         return cls(epochs=2, qat_epochs=1, grammar_per_intent_lang=100)
@@ -209,7 +214,7 @@ def train_all(seed: int, cfg: ReflexTrainConfig) -> TrainedReflex:
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(seed)
     train_rows, heldout = intents.split_by_phrasing(intents.load_rows(), cfg.heldout_frac, seed)
-    grammars = [intent_grammar.author_numbers(a) for a in cfg.member_grammars]
+    grammars = cfg.grammars
     # Ternary is fine-tuned once, after merging, on the members' authors together.
     everyone = tuple(sorted({a for g in grammars for a in g}))
     examples = training_sets([*grammars, everyone], train_rows, heldout, seed, cfg, rng)
