@@ -30,7 +30,6 @@ from tars_export.wake import WakeConfig, WakeMinGRU
 from tqdm import tqdm
 
 MAX_WEIGHT = 1.0
-POSITIVE_MAX_POOL = False  # experiment: positive clips scored by their loudest positive step only
 
 
 @dataclass
@@ -126,12 +125,7 @@ def batch_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
     pos, neg = w * y, w * (1 - y)
     loss = (bce * neg).sum() / neg.sum().clamp_min(1e-6)
-    if POSITIVE_MAX_POOL and pos.sum() > 0:
-        has = pos.sum(dim=1) > 0
-        peak = logits.masked_fill(pos == 0, -1e4)[has].max(dim=1).values
-        loss = loss + F.binary_cross_entropy_with_logits(
-            peak, torch.ones_like(peak), weight=pos[has].max(dim=1).values)
-    elif pos.sum() > 0:
+    if pos.sum() > 0:
         loss = loss + (bce * pos).sum() / pos.sum()
     if negative_clip.any():
         masked = logits.masked_fill(w == 0, -1e4)[negative_clip]
@@ -201,7 +195,7 @@ def train_all(seed: int, cfg: WakeTrainConfig) -> TrainedWake:
               if not k.startswith(("eval_", "calib_")) and k != "workers"}
     key = hashlib.sha256(json.dumps([seed, trains, asdict(WakeConfig()),
                                      data.train.x.shape, float(data.train.y.sum()),
-                                     float(data.train.w.sum()), MAX_WEIGHT, POSITIVE_MAX_POOL]).encode())
+                                     float(data.train.w.sum()), MAX_WEIGHT]).encode())
     ckpt = cache_dir() / f"models-{key.hexdigest()[:16]}.pt"
     if ckpt.exists():  # a build that failed after training resumes here
         saved = torch.load(ckpt)
