@@ -19,6 +19,8 @@ seed given, and score the validation groups. The held-out split is never scored 
              | author3 (round 7: author2 plus a third blind author, export/intent_grammar_third.py)
              | author4 (round 8: author2 plus a fourth blind author, export/intent_grammar_fourth.py:
                         the most ordinary, high-frequency phrasings the others do not write)
+             | author5 (round 10: adds a fifth blind author, export/intent_grammar_fifth.py, who
+                        wrote label-boundary cases; combine it: author2+author5, author4+author5)
 
 Prints one JSON line (accuracy, EN, RU, the misread texts with their groups, the validation
 probabilities) and writes it to /tmp/rx/res_<variant>_<seed>.json. Variants combine with "+"
@@ -58,7 +60,8 @@ from tars_export.mingru import ReflexConfig, ReflexMinGRU
 from tars_export.quant import QuantLinear
 from tars_export.train_reflex import ReflexTrainConfig, fit, grammar_rows, predict
 
-VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir", "author2", "author3", "author4")
+VARIANTS = ("base", "wdrop", "hand", "data", "reverse", "bidir", "author2", "author3", "author4",
+            "author5")
 HAND_REPEAT = 4
 FOLDS = 5
 FOLD_SEED = 202
@@ -152,9 +155,10 @@ def run(seed: int, variant: str, fold: int | None = None) -> dict:
     rng = np.random.default_rng(data_seed)
     hand = tr * (HAND_REPEAT if "hand" in flags else 1)
     # Rounds 2-6 ran on the first author's grammar; author2 adds the second, author3 the second
-    # and third, author4 the second and fourth (author3+author4: all four).
+    # and third, author4 the second and fourth (author3+author4: all four); author5 adds the
+    # fifth to whichever of those it is combined with.
     authors = (1, 2) if flags & {"author2", "author3", "author4"} else (1,)
-    authors += tuple(a for a, flag in ((3, "author3"), (4, "author4")) if flag in flags)
+    authors += tuple(a for a, flag in ((3, "author3"), (4, "author4"), (5, "author5")) if flag in flags)
     rows = hand + grammar_rows(cfg.grammar_per_intent_lang, data_seed, heldout + val, authors)
     if "wdrop" in flags:
         intents.augment = drop_a_word(intents.augment)  # training_set looks it up per call

@@ -24,6 +24,7 @@ import random
 import re
 
 from tars_export.intent_grammar_extra import EXTRA_SLOTS, EXTRA_TEMPLATES
+from tars_export.intent_grammar_fifth import FIFTH_SLOTS, FIFTH_TEMPLATES
 from tars_export.intent_grammar_fourth import FOURTH_SLOTS, FOURTH_TEMPLATES
 from tars_export.intent_grammar_third import THIRD_SLOTS, THIRD_TEMPLATES
 
@@ -1610,13 +1611,15 @@ RU_SLOTS.update({
 
 TEMPLATES = {"en": EN_TEMPLATES, "ru": RU_TEMPLATES}
 
-# Templates of later authors (rounds 7-8), each written without seeing the hand-written set or
-# anyone's errors: the second's in intent_grammar_extra.py, the third's in
-# intent_grammar_third.py, the fourth's in intent_grammar_fourth.py. Their slots start with
-# "x_", "y_" and "z_", so adding them changes nothing the earlier authors' templates expand to.
-AUTHORS = (TEMPLATES, EXTRA_TEMPLATES, THIRD_TEMPLATES, FOURTH_TEMPLATES)
+# Templates of later authors (rounds 7-10), each written without seeing the hand-written set or
+# any misread text: the second's in intent_grammar_extra.py, the third's in
+# intent_grammar_third.py, the fourth's in intent_grammar_fourth.py, the fifth's (label
+# boundaries, told only the kinds of confusion) in intent_grammar_fifth.py. Their slots start
+# with "x_", "y_", "z_" and "b_", so adding them changes nothing the earlier authors' templates
+# expand to.
+AUTHORS = (TEMPLATES, EXTRA_TEMPLATES, THIRD_TEMPLATES, FOURTH_TEMPLATES, FIFTH_TEMPLATES)
 for _lang in LANGS:
-    for _slots in (EXTRA_SLOTS, THIRD_SLOTS, FOURTH_SLOTS):
+    for _slots in (EXTRA_SLOTS, THIRD_SLOTS, FOURTH_SLOTS, FIFTH_SLOTS):
         assert not set(_slots[_lang]) & set(SLOTS[_lang]), "a later author's slot names clash"
         SLOTS[_lang].update(_slots[_lang])
 

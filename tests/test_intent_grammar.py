@@ -8,10 +8,10 @@ from tars_export import intent_grammar as g
 N = 1500
 
 
-@pytest.fixture(scope="module", params=[1, 2, 3, (1, 2, 4)], ids=lambda n: f"authors{n}")
+@pytest.fixture(scope="module", params=[1, 2, 3, (1, 2, 4), (1, 2, 5)], ids=lambda n: f"authors{n}")
 def data(request):
-    """The first author's grammar alone (rounds 1-6), the committed build's, with the third
-    author's, and with the fourth's (round 8)."""
+    """The first author's grammar alone (rounds 1-6), the first two authors' (round 7), with the
+    third author's, with the fourth's (round 8), and with the fifth's (round 10)."""
     return g.generate(N, seed=7, authors=request.param)
 
 
@@ -104,24 +104,27 @@ def test_later_authors_leave_the_earlier_grammar_alone():
     (x_, y_, z_), so the grammar of rounds 1-6 still generates what it generated then."""
     for lang in g.LANGS:
         for intent in g.INTENTS:
-            one, two, three, four = (g.templates(lang, intent, n) for n in (1, 2, 3, 4))
+            one, two, three, four, five = (g.templates(lang, intent, n) for n in (1, 2, 3, 4, 5))
             assert two[: len(one)] == one and three[: len(two)] == two and four[: len(three)] == three
-            assert len(one) < len(two) < len(three) < len(four)
+            assert five[: len(four)] == four
+            assert len(one) < len(two) < len(three) < len(four) < len(five)
             assert g.templates(lang, intent, (1, 2)) == two
             assert g.templates(lang, intent, (1, 2, 4)) == two + four[len(three):]
     first = {(lang, intent): len(g.templates(lang, intent, 1)) for lang in g.LANGS for intent in g.INTENTS}
     for intent, group, lang, _ in g.generate(200, seed=3, authors=1):
         assert int(group.rsplit(lang, 1)[1]) < first[(lang, intent)]
     from tars_export.intent_grammar_extra import EXTRA_SLOTS
+    from tars_export.intent_grammar_fifth import FIFTH_SLOTS
     from tars_export.intent_grammar_fourth import FOURTH_SLOTS
     from tars_export.intent_grammar_third import THIRD_SLOTS
     for lang in g.LANGS:
         assert all(k.startswith("x_") for k in EXTRA_SLOTS[lang])
         assert all(k.startswith("y_") for k in THIRD_SLOTS[lang])
         assert all(k.startswith("z_") for k in FOURTH_SLOTS[lang])
+        assert all(k.startswith("b_") for k in FIFTH_SLOTS[lang])
 
 
-@pytest.mark.parametrize("bad", [0, 5, (), (2, 1), (1, 1), (1, 5)])
+@pytest.mark.parametrize("bad", [0, 6, (), (2, 1), (1, 1), (1, 6)])
 def test_authors_must_name_existing_authors_in_order(bad):
     with pytest.raises(AssertionError):
         g.templates("en", "time", bad)
