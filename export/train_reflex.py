@@ -37,8 +37,9 @@ class ReflexTrainConfig:
     # its generated training data is drawn from. The members are trained apart (model seeds
     # seed, seed+1, ...) and merged into one graph that averages their probabilities
     # (mingru.merge_members; round 6). Members on different grammars disagree more and so
-    # average better than seeds of one grammar (round 9, docs/reflex.md).
-    member_grammars: tuple[intent_grammar.Authors, ...] = ((1, 2), (1, 2, 3), (1, 2, 4))
+    # average better than seeds of one grammar (round 9, docs/reflex.md). Every member also
+    # draws the fifth author's label-boundary templates (round 10).
+    member_grammars: tuple[intent_grammar.Authors, ...] = ((1, 2, 5), (1, 2, 3, 5), (1, 2, 4, 5))
     grammar_per_intent_lang: int = 1500  # generated utterances (intent_grammar.py) per intent+language
     heldout_frac: float = 0.2
     # Chosen on a validation split carved from the training phrasing groups (docs/reflex.md):
