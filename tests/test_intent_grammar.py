@@ -101,7 +101,7 @@ def test_complex_topic_variety():
 
 def test_later_authors_leave_the_earlier_grammar_alone():
     """Template ids of earlier authors stay put, and the later authors' slots are new names
-    (x_, y_, z_), so the grammar of rounds 1-6 still generates what it generated then."""
+    (x_, y_, z_, b_), so the grammar of rounds 1-6 still generates what it generated then."""
     for lang in g.LANGS:
         for intent in g.INTENTS:
             one, two, three, four, five = (g.templates(lang, intent, n) for n in (1, 2, 3, 4, 5))
