@@ -13,7 +13,8 @@ a_t = 1 − g_t (log a_t = −softplus(W_g x_t + b_g), exact and stable) and L_t
 
 ``forward`` computes that as a masked (T × T) weighting per channel -- the same "quadratic"
 form Mamba-2's SSD uses for a chunk. Every exponent L_t − L_s ≤ 0, so it never overflows, and it
-exports to plain ONNX ops with a dynamic T: this is the form in the ONNX graph. ``step`` is the
+exports to plain ONNX ops with a dynamic T: this is the form in the ONNX graph. With ``chunk``
+it runs chunk by chunk, linear in T inside a chunk (``chunked_decayed_sum``). ``step`` is the
 one-token recurrence and ``scan`` loops it over a sequence; training uses ``scan`` because its
 cost is O(T) rather than O(T²) (for a batch of 128-byte texts the quadratic form's backward is
 ~10× slower). Tests prove the three agree, and export verification compares the ONNX graph
@@ -44,6 +45,35 @@ def decayed_sum(log_a: torch.Tensor, drive: torch.Tensor, h0: torch.Tensor) -> t
     return (weights * drive.unsqueeze(1)).sum(dim=2) + cum.exp() * h0.unsqueeze(1)
 
 
+# The chunked form factors exp(L_t − L_s) through the chunk's middle step, so each factor's
+# exponent spans up to half a chunk of log a_t; with log a_t ≥ −MAX_GATE_LOGIT that stays far
+# inside float32 (e^88) for chunks up to MAX_CHUNK. A gate logit above 18 keeps < 2e-8 of the
+# old state either way, so the clamp changes no state by more than that.
+MAX_GATE_LOGIT = 18.0
+MAX_CHUNK = 9
+
+
+def chunked_decayed_sum(log_a: torch.Tensor, drive: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+    """``decayed_sum`` for T a multiple of ``chunk``, in Mamba-2's two-level layout: the states
+    inside each chunk from a zero start, then the chunk ends across chunks (the quadratic form
+    over T/chunk ends), then each chunk's start state decayed into it.
+
+    Inside a chunk, with m its middle step, exp(L_t − L_s) = exp(L_t − L_m) · exp(L_m − L_s),
+    so its states are one cumulative sum: O(T) rather than the O(T·chunk) masked weighting,
+    which on a 65-byte text was half of the reflex graph's time (docs/reflex.md, round 11).
+    Needs log_a ≥ −MAX_GATE_LOGIT and chunk ≤ MAX_CHUNK so that no factor overflows."""
+    assert 1 <= chunk <= MAX_CHUNK, f"chunk={chunk}: the factored form needs 1 <= chunk <= {MAX_CHUNK}"
+    b, t, d = drive.shape
+    la, dr = log_a.reshape(b, -1, chunk, d), drive.reshape(b, -1, chunk, d)  # (B, N, C, D)
+    cum = la.cumsum(2)  # decay from each chunk's start
+    m = (chunk - 1) // 2
+    mid = cum[:, :, m:m + 1]
+    inner = (cum - mid).exp() * (dr * (mid - cum).exp()).cumsum(2)
+    ends = decayed_sum(cum[:, :, -1], inner[:, :, -1], h0)  # state after chunk k, (B, N, D)
+    starts = torch.cat([h0.unsqueeze(1), ends[:, :-1]], dim=1)  # state before chunk k
+    return (inner + cum.exp() * starts.unsqueeze(2)).reshape(b, t, d)
+
+
 class MinGRU(nn.Module):
     def __init__(self, d_in: int, d_hidden: int):
         super().__init__()
@@ -53,21 +83,17 @@ class MinGRU(nn.Module):
     def forward(self, x: torch.Tensor, h0: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         """x (B, T, D_in), h0 (B, D) -> every state h_1..h_T, (B, T, D).
 
-        With ``chunk`` (T must be a multiple of it) the closed form runs inside chunks of that
-        length and once more across chunk ends -- Mamba-2's two-level SSD layout -- so the
-        work is T·chunk + (T/chunk)² per channel instead of T²."""
+        With ``chunk`` (T must be a multiple of it, at most MAX_CHUNK) it is
+        ``chunked_decayed_sum``: work T + (T/chunk)² per channel instead of T²."""
         z = self.gate(x)
-        log_a = -F.softplus(z)  # log(1 − σ(z))
         drive = torch.sigmoid(z) * self.candidate(x)
         if chunk is None:
-            return decayed_sum(log_a, drive, h0)
-        b, t, d = drive.shape
-        la, dr = log_a.reshape(-1, chunk, d), drive.reshape(-1, chunk, d)  # (B·N, C, D)
-        inner = decayed_sum(la, dr, torch.zeros_like(dr[:, 0])).reshape(b, -1, chunk, d)
-        cum = la.cumsum(1).reshape(b, -1, chunk, d)  # decay from each chunk's start
-        ends = decayed_sum(cum[:, :, -1], inner[:, :, -1], h0)  # state after chunk k, (B, N, D)
-        starts = torch.cat([h0.unsqueeze(1), ends[:, :-1]], dim=1)  # state before chunk k
-        return (inner + cum.exp() * starts.unsqueeze(2)).reshape(b, t, d)
+            return decayed_sum(-F.softplus(z), drive, h0)  # log(1 − σ(z)) = −softplus(z)
+        # softplus written out: ONNX Runtime's Softplus kernel is scalar and was a quarter of
+        # the reflex graph's time; Relu/Abs/Exp/Log are vectorised.
+        z = z.clamp(max=MAX_GATE_LOGIT)
+        log_a = -(F.relu(z) + torch.log(1 + torch.exp(-z.abs())))
+        return chunked_decayed_sum(log_a, drive, h0, chunk)
 
     def step(self, x_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """x_t (B, D_in), h (B, D) -> h' (B, D)."""

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from tars_export.mingru import (
+    MAX_GATE_LOGIT,
     MinGRU,
     ReflexConfig,
     ReflexGraph,
@@ -22,12 +23,33 @@ def test_closed_form_scan_and_step_agree():
     h0 = torch.randn(3, 32)
     parallel = cell(x, h0)
     torch.testing.assert_close(cell.scan(x, h0), parallel, atol=1e-5, rtol=1e-4)
-    for chunk in (1, 5, 8, 40):  # chunked two-level form, incl. degenerate chunk sizes
+    for chunk in (1, 2, 5, 8):  # chunked two-level form, incl. the degenerate chunk of one
         torch.testing.assert_close(cell(x, h0, chunk=chunk), parallel, atol=1e-5, rtol=1e-4)
     h = h0
     for t in range(x.shape[1]):
         h = cell.step(x[:, t], h)
         torch.testing.assert_close(parallel[:, t], h, atol=1e-5, rtol=1e-4)
+
+
+def test_chunked_form_with_saturated_gates_matches_the_recurrence():
+    """Gate logits far past ±MAX_GATE_LOGIT (a state forgotten at once, or kept for good) in
+    every chunk position: the factored chunk form neither overflows nor drifts from ``scan``."""
+    torch.manual_seed(4)
+    cell = MinGRU(8, 16)
+    with torch.no_grad():
+        cell.gate.weight.mul_(60)
+    x = torch.randn(2, 72, 8)
+    h0 = torch.randn(2, 16)
+    z = cell.gate(x)
+    assert (z > 3 * MAX_GATE_LOGIT).any() and (z < -3 * MAX_GATE_LOGIT).any()
+    chunked = cell(x, h0, chunk=8)
+    assert torch.isfinite(chunked).all()
+    torch.testing.assert_close(chunked, cell.scan(x, h0), atol=1e-5, rtol=1e-4)
+
+
+def test_chunk_longer_than_the_factored_form_allows_is_refused():
+    with pytest.raises(AssertionError, match="chunk=16"):
+        MinGRU(4, 4)(torch.randn(1, 32, 4), torch.zeros(1, 4), chunk=16)
 
 
 def test_long_sequence_stays_finite():
