@@ -38,7 +38,6 @@ class WakeTrainConfig:
     negative_sentences: int = 2400
     confusable_utterances: int = 1200
     russian_utterances: int = 400
-    hey_utterances: int = 0  # "hey" + an ordinary sentence, hard negatives (wake_data.HEY_OPENERS)
     positive_clips: int = 5000
     negative_clips: int = 9000
     clip_frames: int = 160  # 1.6 s per training clip
@@ -93,8 +92,7 @@ def training_pools(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -
             "train-wake", wake_data.wake_jobs(cfg.wake_utterances, False, rng), cache, cfg.workers),
         "neg": wake_data.synthesize_pool(
             "train-neg", wake_data.negative_jobs(cfg.negative_sentences, cfg.confusable_utterances,
-                                                 cfg.russian_utterances, False, rng,
-                                                 cfg.hey_utterances),
+                                                 cfg.russian_utterances, False, rng),
             cache, cfg.workers),
     }
 

@@ -22,7 +22,6 @@ Streaming state (all float32, initial value 0; zeros before t = 0 in batch form 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -33,7 +32,7 @@ from torch import nn
 
 from tars_edge import audio
 
-STATE_NAMES = ("conv", "h1", "h2", "mean")  # "mean" only with norm_tau_s
+STATE_NAMES = ("conv", "h1", "h2")
 
 
 @dataclass
@@ -46,7 +45,6 @@ class WakeConfig:
     d_mid: int = 0  # >0: SiLU(Linear(h1)) of this width feeds the second MinGRU (else h1 itself)
     d_head: int = 0  # >0: the output head is an MLP with this hidden width (else one Linear)
     chunk_frames: int = audio.FRAMES_PER_CHUNK  # 8 frames = 80 ms per streaming call
-    norm_tau_s: float = 0.0  # >0: subtract a running mean of z (time constant, s; state "mean")
 
     def __post_init__(self):
         assert self.context >= self.stride >= 1, "need context >= stride >= 1"
@@ -67,20 +65,10 @@ class WakeMinGRU(nn.Module):
         self.head_hidden = QuantLinear(cfg.d_hidden, cfg.d_head) if cfg.d_head else None
         self.head = QuantLinear(cfg.d_head or cfg.d_hidden, 1)
 
-    def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
+    def initial_state(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         c = self.cfg
-        state = (torch.zeros(batch, c.context - c.stride, c.n_mels), torch.zeros(batch, c.d_hidden),
-                 torch.zeros(batch, c.d_hidden))
-        return state + ((torch.zeros(batch, c.n_mels),) if c.norm_tau_s else ())
-
-    def _running_mean(self, z: torch.Tensor, m0: torch.Tensor) -> torch.Tensor:
-        """m_t = a·m_{t−1} + (1 − a)·z_t over axis 1 (a = exp(−10 ms / τ)), as one causal
-        (T, T) matrix so that the ONNX graph is a MatMul for any chunk length."""
-        a = math.exp(-audio.HOP_SAMPLES / audio.SAMPLE_RATE / self.cfg.norm_tau_s)
-        idx = torch.arange(z.shape[1], dtype=z.dtype, device=z.device)
-        lag = idx[:, None] - idx[None, :]
-        w = torch.where(lag >= 0, (1 - a) * torch.pow(a, lag.clamp_min(0)), torch.zeros_like(lag))
-        return w @ z + torch.pow(a, idx + 1)[None, :, None] * m0[:, None, :]
+        return (torch.zeros(batch, c.context - c.stride, c.n_mels), torch.zeros(batch, c.d_hidden),
+                torch.zeros(batch, c.d_hidden))
 
     def _conv(self, z: torch.Tensor, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z (B, T, M) normalised frames after ``window`` (B, k−s, M), T a multiple of the
@@ -95,18 +83,15 @@ class WakeMinGRU(nn.Module):
         one logit per stride, read at its last frame. ``chunk``: the closed-form scan's
         chunk length (T must be a multiple of it), None for the plain T×T closed form, 0 for the
         step-by-step recurrence (the reference)."""
-        conv_w, h1, h2, *mean = state if state is not None else self.initial_state(x.shape[0])
+        conv_w, h1, h2 = state if state is not None else self.initial_state(x.shape[0])
         z = (x - self.mel_mean) / self.mel_std
-        if mean:
-            m = self._running_mean(z, mean[0])
-            z, mean = z - m, [m[:, -1]]
         u, conv_w = self._conv(z, conv_w)
         s1 = self.cell1.scan(u, h1) if chunk == 0 else self.cell1(u, h1, chunk=chunk)
         u2 = F.silu(self.mid(s1)) if self.mid is not None else s1
         s2 = self.cell2.scan(u2, h2) if chunk == 0 else self.cell2(u2, h2, chunk=chunk)
         r = F.silu(self.head_hidden(s2)) if self.head_hidden is not None else s2
         logits = self.head(r).squeeze(-1)
-        return logits, (conv_w, s1[:, -1], s2[:, -1], *mean)
+        return logits, (conv_w, s1[:, -1], s2[:, -1])
 
 
 class WakeStreamGraph(nn.Module):
@@ -118,6 +103,6 @@ class WakeStreamGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, features, *state):
-        logits, state = self.model(features, state, chunk=None)
-        return torch.sigmoid(logits), *state
+    def forward(self, features, conv, h1, h2):
+        logits, (conv_o, h1_o, h2_o) = self.model(features, (conv, h1, h2), chunk=None)
+        return torch.sigmoid(logits), conv_o, h1_o, h2_o

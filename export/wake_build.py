@@ -57,7 +57,7 @@ def export_onnx(model: WakeMinGRU, path: Path) -> None:
     plain.load_state_dict(model.state_dict())
     plain.eval()
     feats = torch.zeros(1, model.cfg.chunk_frames, model.cfg.n_mels)
-    names = list(STATE_NAMES[: len(plain.initial_state(1))])
+    names = list(STATE_NAMES)
     torch.onnx.export(
         WakeStreamGraph(plain), (feats, *plain.initial_state(1)), str(path), dynamo=False,
         input_names=["features", *names], output_names=["probs", *[f"{n}_out" for n in names]],

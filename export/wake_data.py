@@ -69,9 +69,6 @@ CONFUSABLES = (
 )
 HELDOUT_CONFUSABLES = ("hey Lars", "hey jars", "hey Mars", "a tarp", "hey tours", "hey Dallas",
                        "hey stairs", "hey star", "they are", "hey taxi")
-# Openers of the "hey + ordinary sentence" negatives: the wake phrase's first word, then not
-# "TARS" ("hey, give me the time"); the loudest false accepts of wake round 13 were these.
-HEY_OPENERS = ("hey", "hey,", "Hey,", "hey hey,", "hey, um,")
 IGNORE_BEFORE = 10  # frames before the phrase end that are neither positive nor negative
 POSITIVE_FRAMES = 35  # frames after the phrase end labelled positive (350 ms)
 HARD_NEGATIVE_WEIGHT = 3.0  # loss weight of frames of clips with a confusable phrase
@@ -234,7 +231,7 @@ def wake_jobs(n: int, heldout: bool, rng: np.random.Generator) -> list[SpeechJob
 
 
 def negative_jobs(n_sent: int, n_conf: int, n_ru: int, heldout: bool,
-                  rng: np.random.Generator, n_hey: int = 0) -> list[SpeechJob]:
+                  rng: np.random.Generator) -> list[SpeechJob]:
     vs, texts = voices(heldout), sentences(heldout)
     confs = HELDOUT_CONFUSABLES if heldout else CONFUSABLES
     jobs = []
@@ -253,11 +250,6 @@ def negative_jobs(n_sent: int, n_conf: int, n_ru: int, heldout: bool,
         speed, pitch = _speed_pitch(rng)
         jobs.append(SpeechJob(ru[rng.integers(len(ru))], ru_voices[rng.integers(len(ru_voices))],
                               speed, pitch))
-    for i in range(n_hey):  # drawn last, so that n_hey leaves every other job as it was
-        speed, pitch = _speed_pitch(rng)
-        opener = HEY_OPENERS[i % len(HEY_OPENERS)]
-        jobs.append(SpeechJob(f"{opener} {texts[rng.integers(len(texts))]}", vs[rng.integers(len(vs))],
-                              speed, pitch, prefix="hard:" + opener))
     return jobs
 
 
