@@ -110,7 +110,7 @@ class CoreConfig:
         return {k: v for k, v in asdict(self).items() if k in _INIT_FIELDS}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CoreConfig":
+    def from_dict(cls, data: dict) -> CoreConfig:
         return cls(**{k: v for k, v in data.items() if k in _INIT_FIELDS})
 
     def state_specs(self, batch: int = 1) -> list[tuple[str, tuple[int, ...]]]:

@@ -260,7 +260,7 @@ class DialogueSampler:
             return frame(persona, [(rng.choice(target.ask), rng.choice(target.absent))], notes, lang)
         target = rng.choice(facts)  # a request to remember
         value = self._value(lang, target.slot())
-        fill = lambda t: self._fill(t, target.slot(), value)  # noqa: E731
+        fill = lambda t: self._fill(t, target.slot(), value)
         return frame(persona, [(fill(rng.choice(target.remember)), fill(rng.choice(target.ack)))],
                      None, lang)
 

@@ -75,7 +75,7 @@ class DraftHead(nn.Module):
         self.steps = nn.ModuleList(DraftStep(cfg.d_model) for _ in range(cfg.n_draft))
 
     @classmethod
-    def for_core(cls, core: TarsCore, n_draft: int = 4) -> "DraftHead":
+    def for_core(cls, core: TarsCore, n_draft: int = 4) -> DraftHead:
         head = cls(DraftConfig(d_model=core.cfg.d_model, n_draft=n_draft), core.embed.weight.detach())
         head.embed.scheme = core.embed.scheme  # the table as the deployed core sees it
         return head

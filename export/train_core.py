@@ -69,7 +69,7 @@ class CoreTrainConfig:
         assert self.steps > 0 and self.batch_size > 0, "steps and batch_size must be positive"
 
     @classmethod
-    def quick(cls) -> "CoreTrainConfig":
+    def quick(cls) -> CoreTrainConfig:
         """A few steps of a tiny model: exercises every phase in seconds (CI, --quick)."""
         return cls(model=CoreConfig(d_model=32, n_waves=1, ssd_head_dim=16, wkv_head_dim=16,
                                     d_state=8), seq_len=64, batch_size=4, chunk=16, steps=8,

@@ -61,7 +61,7 @@ class ReflexTrainConfig:
         return [intent_grammar.author_numbers(a) for a in self.member_grammars]
 
     @classmethod
-    def quick(cls) -> "ReflexTrainConfig":
+    def quick(cls) -> ReflexTrainConfig:
         return cls(epochs=2, qat_epochs=1, grammar_per_intent_lang=100)
 
 

@@ -71,7 +71,7 @@ class Bundle:
     _verified: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
-    def load(cls, root: str | os.PathLike | None = None) -> "Bundle":
+    def load(cls, root: str | os.PathLike | None = None) -> Bundle:
         root = Path(root) if root is not None else default_bundle_dir()
         path = root / MANIFEST
         try:

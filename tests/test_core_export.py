@@ -99,7 +99,7 @@ def quick_build(tmp_path_factory):
 
 @pytest.mark.slow
 def test_quick_build_writes_core_and_draft_with_report_keys(quick_build):
-    root, entry = quick_build
+    root, _ = quick_build
     bundle = Bundle.load(root / "bundle")
     draft = bundle.model("draft")
     for graph in ("draft", "verify"):

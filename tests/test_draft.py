@@ -28,7 +28,7 @@ def test_shapes():
     core, draft = _pair(k=4)
     tokens = torch.randint(0, 256, (2, 20))
     with torch.no_grad():
-        logits, hidden, _, _ = core(tokens)
+        _, hidden, _, _ = core(tokens)
         teacher = draft.teacher_forced(hidden, tokens)
         proposed, draft_logits = draft(hidden[:, -1], tokens[:, -1])
     assert teacher.shape == (2, 16, 4, 256)
@@ -102,6 +102,7 @@ def test_verify_graph_drafts_the_next_round_from_every_position():
         logits, hidden, next_drafts, *at = SpeculateGraph(core, draft)(tokens, *core.initial_state(1))
         ref_logits, ref_hidden, _, ref_at = core(tokens, per_position=True)
         torch.testing.assert_close(logits, ref_logits)
+        torch.testing.assert_close(hidden, ref_hidden)
         for got, ref in zip(at, ref_at):
             torch.testing.assert_close(got, ref)
         for j in range(4):

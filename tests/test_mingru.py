@@ -70,6 +70,7 @@ def _check_reflex_forms(model: ReflexMinGRU):
         for i, t in enumerate(texts):
             logits, conf = model(t[None])
             torch.testing.assert_close(batched_logits[i], logits[0], atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(batched_conf[i], conf[0], atol=1e-5, rtol=1e-4)
             state = model.initial_state(1)
             for token in t:
                 step_logits, step_conf, state = model.step(token[None], state)
