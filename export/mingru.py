@@ -11,10 +11,11 @@ a_t = 1 − g_t (log a_t = −softplus(W_g x_t + b_g), exact and stable) and L_t
 
     h_t = exp(L_t) · h_0 + Σ_{s≤t} exp(L_t − L_s) · g_s · h̃_s
 
-``forward`` computes that as a masked (T × T) weighting per channel -- the same "quadratic"
-form Mamba-2's SSD uses for a chunk. Every exponent L_t − L_s ≤ 0, so it never overflows, and it
-exports to plain ONNX ops with a dynamic T: this is the form in the ONNX graph. With ``chunk``
-it runs chunk by chunk, linear in T inside a chunk (``chunked_decayed_sum``). ``step`` is the
+``forward`` computes that as a masked (T × T) weighting per channel (``decayed_sum``) -- the
+same "quadratic" form Mamba-2's SSD uses for a chunk; every exponent L_t − L_s ≤ 0, so it never
+overflows. The wake graph uses it as is. With ``chunk`` (the reflex graph) it runs chunk by
+chunk and is linear in T inside a chunk (``chunked_decayed_sum``). Both export to plain ONNX ops
+with a dynamic T. ``step`` is the
 one-token recurrence and ``scan`` loops it over a sequence; training uses ``scan`` because its
 cost is O(T) rather than O(T²) (for a batch of 128-byte texts the quadratic form's backward is
 ~10× slower). Tests prove the three agree, and export verification compares the ONNX graph
@@ -46,9 +47,10 @@ def decayed_sum(log_a: torch.Tensor, drive: torch.Tensor, h0: torch.Tensor) -> t
 
 
 # The chunked form factors exp(L_t − L_s) through the chunk's middle step, so each factor's
-# exponent spans up to half a chunk of log a_t; with log a_t ≥ −MAX_GATE_LOGIT that stays far
-# inside float32 (e^88) for chunks up to MAX_CHUNK. A gate logit above 18 keeps < 2e-8 of the
-# old state either way, so the clamp changes no state by more than that.
+# exponent spans up to half a chunk of log a_t; with log a_t ≥ −MAX_GATE_LOGIT that is at most
+# e^72 for chunks up to MAX_CHUNK (float32 ends at e^88.7). A gate logit above 18 keeps less than
+# 1.6e-8 of the previous state either way, so the clamp moves a state by at most that fraction
+# of the previous state's size.
 MAX_GATE_LOGIT = 18.0
 MAX_CHUNK = 9
 
@@ -61,9 +63,13 @@ def chunked_decayed_sum(log_a: torch.Tensor, drive: torch.Tensor, h0: torch.Tens
     Inside a chunk, with m its middle step, exp(L_t − L_s) = exp(L_t − L_m) · exp(L_m − L_s),
     so its states are one cumulative sum: O(T) rather than the O(T·chunk) masked weighting,
     which on a 65-byte text was half of the reflex graph's time (docs/reflex.md, round 11).
-    Needs log_a ≥ −MAX_GATE_LOGIT and chunk ≤ MAX_CHUNK so that no factor overflows."""
+    Needs log_a ≥ −MAX_GATE_LOGIT, chunk ≤ MAX_CHUNK and |drive| ≤ 1e6 so that nothing
+    overflows (a factor times a drive stays under e^72 · 1e6 ≈ 2e37). The reflex's drive is at
+    most about 100 for any byte input, a bound that follows from its weights; a state is moved
+    by padding in the same chunk only through rounding (about 1e-6)."""
     assert 1 <= chunk <= MAX_CHUNK, f"chunk={chunk}: the factored form needs 1 <= chunk <= {MAX_CHUNK}"
     b, t, d = drive.shape
+    assert t % chunk == 0, f"T={t} is not a multiple of chunk={chunk}"
     la, dr = log_a.reshape(b, -1, chunk, d), drive.reshape(b, -1, chunk, d)  # (B, N, C, D)
     cum = la.cumsum(2)  # decay from each chunk's start
     m = (chunk - 1) // 2
@@ -90,7 +96,8 @@ class MinGRU(nn.Module):
         if chunk is None:
             return decayed_sum(-F.softplus(z), drive, h0)  # log(1 − σ(z)) = −softplus(z)
         # softplus written out: ONNX Runtime's Softplus kernel is scalar and was a quarter of
-        # the reflex graph's time; Relu/Abs/Exp/Log are vectorised.
+        # the reflex graph's time; Relu/Abs/Exp/Log are vectorised. (The unchunked path above
+        # keeps Softplus: it is the committed wake graph's form.)
         z = z.clamp(max=MAX_GATE_LOGIT)
         log_a = -(F.relu(z) + torch.log(1 + torch.exp(-z.abs())))
         return chunked_decayed_sum(log_a, drive, h0, chunk)
@@ -248,7 +255,8 @@ class ReflexGraph(nn.Module):
     """What goes into ONNX: tokens (1, T) right-padded to a multiple of ``CHUNK`` and the real
     length (1,) -> intent_logits (1, n), confidence (1,) as a probability. A whole text per
     call, with the chunked closed-form scan (no per-byte loop). Everything is causal, so the
-    padding after ``length`` cannot change what is read at ``length − 1``."""
+    padding after ``length`` cannot change what is read at ``length − 1`` beyond float
+    rounding (padding in the last chunk enters the factored in-chunk sum)."""
 
     CHUNK = 8
 
