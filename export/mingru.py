@@ -15,11 +15,10 @@ a_t = 1 − g_t (log a_t = −softplus(W_g x_t + b_g), exact and stable) and L_t
 same "quadratic" form Mamba-2's SSD uses for a chunk; every exponent L_t − L_s ≤ 0, so it never
 overflows. The wake graph uses it as is. With ``chunk`` (the reflex graph) it runs chunk by
 chunk and is linear in T inside a chunk (``chunked_decayed_sum``). Both export to plain ONNX ops
-with a dynamic T. ``step`` is the
-one-token recurrence and ``scan`` loops it over a sequence; training uses ``scan`` because its
-cost is O(T) rather than O(T²) (for a batch of 128-byte texts the quadratic form's backward is
-~10× slower). Tests prove the three agree, and export verification compares the ONNX graph
-(closed form) against ``scan`` (the recurrence as written).
+with a dynamic T. ``step`` is the one-token recurrence and ``scan`` loops it over a sequence;
+training uses ``scan`` because its cost is O(T) rather than O(T²) (for a batch of 128-byte
+texts the quadratic form's backward is ~10× slower). Tests prove the forms agree; export
+verification compares ONNX Runtime against the PyTorch graph it was exported from.
 
 State tensor of the cell: h (B, D) float32, initial value 0.
 """
