@@ -23,6 +23,7 @@ BUILDERS = {
     "core": "tars_export.core_build:build",  # and the draft model for the new core
     "draft": "tars_export.draft_build:build",  # a new draft for the bundle's current core
     "wake": "tars_export.wake_build:build",
+    "wake_verifier": "tars_export.wake_verifier:build",  # needs the voice extra; after "wake"
 }
 
 

@@ -97,18 +97,26 @@ def training_pools(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -
     }
 
 
-def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> WakeData:
+def heldout_pools(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> dict:
+    """The held-out speech: {"wake": pool, "neg": pool} (held-out voices, texts, confusables)."""
     cache = cache or cache_dir()
-    pools = training_pools(seed, cfg, cache)
     rng_eval = np.random.default_rng([seed, 2])
-    eval_wake = wake_data.synthesize_pool(
+    wake = wake_data.synthesize_pool(
         "heldout-wake", wake_data.wake_jobs(cfg.eval_wake_utterances, True, rng_eval), cache,
         cfg.workers)
-    eval_neg = wake_data.synthesize_pool(
+    neg = wake_data.synthesize_pool(
         "heldout-neg", wake_data.negative_jobs(cfg.eval_negative_sentences,
                                                cfg.eval_confusable_utterances,
                                                cfg.eval_russian_utterances, True, rng_eval),
         cache, cfg.workers)
+    return {"wake": wake, "neg": neg}
+
+
+def build_data(seed: int, cfg: WakeTrainConfig, cache: Path | None = None) -> WakeData:
+    cache = cache or cache_dir()
+    pools = training_pools(seed, cfg, cache)
+    heldout = heldout_pools(seed, cfg, cache)
+    eval_wake, eval_neg = heldout["wake"], heldout["neg"]
     train = wake_data.make_clips(pools, cfg.positive_clips, cfg.negative_clips, cfg.clip_frames,
                                  seed, cache, "train", cfg.workers)
     return WakeData(

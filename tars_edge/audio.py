@@ -66,7 +66,7 @@ def _frames_to_log_mel(frames: np.ndarray) -> np.ndarray:
     return np.log(power @ MEL_BANK + np.float32(LOG_FLOOR)).astype(np.float32)
 
 
-def _as_pcm(pcm) -> np.ndarray:
+def as_pcm(pcm) -> np.ndarray:
     pcm = np.asarray(pcm)
     if pcm.ndim != 1:
         raise ValueError(f"expected mono PCM as a 1-D array, got shape {pcm.shape}")
@@ -77,7 +77,7 @@ def _as_pcm(pcm) -> np.ndarray:
 
 def log_mel(pcm) -> np.ndarray:
     """Log-mel frames of a whole 16 kHz mono signal: (len(pcm) // 160, N_MELS) float32."""
-    pcm = _as_pcm(pcm)
+    pcm = as_pcm(pcm)
     n = len(pcm) // HOP_SAMPLES
     if n == 0:
         return np.zeros((0, N_MELS), dtype=np.float32)
@@ -103,7 +103,7 @@ class LogMelStream:
 
     def push(self, pcm) -> np.ndarray:
         """Append samples; returns the frames completed by them, (n, N_MELS) float32."""
-        pcm = _as_pcm(pcm)
+        pcm = as_pcm(pcm)
         buf = np.concatenate([self._buf, pcm]) if len(pcm) else self._buf
         n = (len(buf) - _LEAD) // HOP_SAMPLES
         if n <= 0:

@@ -137,7 +137,11 @@ class WakeDetector:
     def process(self, pcm: np.ndarray) -> list[WakeHit]:
         """Feed 16 kHz mono samples (float32 in [−1, 1] or int16), any number; returns the
         wake events completed by them."""
-        return self.process_features(self._mel.push(pcm))
+        return self.process_features(self.features(pcm))
+
+    def features(self, pcm: np.ndarray) -> np.ndarray:
+        """The log-mel frames completed by ``pcm`` (streaming; nothing is scored)."""
+        return self._mel.push(pcm)
 
     def process_features(self, frames: np.ndarray) -> list[WakeHit]:
         """Feed log-mel frames (n, N_MELS) directly (evaluation runs hours of audio this way)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from tars_edge.config import SENSOR_KEYS, Config, check_section
 from tars_edge_sensors.voice.plugin import VOICE_CONFIG, build_pipeline, load_wake_detector
 from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone, WavSource
+from tars_edge_sensors.voice.stt import SpeechToText
 
 
 def voice_config(config: Config) -> dict:
@@ -61,8 +62,10 @@ def run_listen(config: Config, bundle, ask: Callable[[str, str], dict], *, wav: 
     else:
         source = MicrophoneSource(settings["device"])
         source.start()  # no microphone: say so before anything else
+    stt = SpeechToText(settings["stt_model"], threads=settings["stt_threads"],
+                       language=settings["language"])
     try:
-        wake = load_wake_detector(bundle, settings)
+        wake = load_wake_detector(bundle, settings, stt)
     except Exception:
         source.stop()
         raise
@@ -72,7 +75,7 @@ def run_listen(config: Config, bundle, ask: Callable[[str, str], dict], *, wav: 
         print(line, file=out, flush=True)
 
     pipeline = build_pipeline(settings, wake, lambda text: ask(text, settings["session"]), emit,
-                              speak=speak)
+                              speak=speak, stt=stt)
     if settings["stt_preload"]:
         pipeline.stt.prewarm()
     if on_ready is not None:

@@ -141,7 +141,6 @@ class VoicePipeline:
         if chunk is None or len(chunk) == 0:
             return
         chunk = np.asarray(chunk, dtype=np.float32)
-        start = self.samples
         self.samples += len(chunk)
         recent = np.concatenate([self._recent, chunk])
         self._recent = recent[-int(RECENT_S * SAMPLE_RATE):]
@@ -158,19 +157,20 @@ class VoicePipeline:
             self.vad.listen(chunk)
             return
         hit = hits[0]
-        hit_sample = min(self.samples, max(start, self._wake_origin
+        # a verified hit arrives a little after its chunk (tars_edge_sensors.voice.verifier)
+        recent_start = self.samples - len(recent)
+        hit_sample = min(self.samples, max(recent_start, self._wake_origin
                                            + round(hit.t * SAMPLE_RATE)))
         self._turn = Turn(wake_t=hit_sample / SAMPLE_RATE)
         self.emit({"event": "wake", "t": round(hit_sample / SAMPLE_RATE, 3),
                    "score": round(float(hit.score), 4)})
         self.stt.prewarm()  # loads while the user speaks
-        recent_start = self.samples - len(recent)
         first = max(recent_start, hit_sample - int(self.settings.pre_roll_s * SAMPLE_RATE))
         self._recording = [recent[first - recent_start:]]
         self._recording_start = first
         self._hit_sample = hit_sample
         self.vad.begin()
-        endpoint = self.vad.push(chunk[hit_sample - start:])
+        endpoint = self.vad.push(recent[hit_sample - recent_start:])
         if endpoint is not None:
             self._complete(endpoint)
 

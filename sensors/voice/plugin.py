@@ -16,7 +16,12 @@ from tars_edge.config import Key
 from tars_edge.plugins.api import Sensor, SensorContext
 from tars_edge_sensors.voice.pipeline import VoicePipeline, VoiceSettings
 from tars_edge_sensors.voice.source import MicrophoneSource, NoMicrophone, WavSource
-from tars_edge_sensors.voice.stt import SpeechToText
+from tars_edge_sensors.voice.stt import (
+    SpeechToText,
+    SttUnavailable,
+    default_model_path,
+    resolve_model_path,
+)
 from tars_edge_sensors.voice.tts import DEFAULT_TTS_COMMAND, Speaker
 from tars_edge_sensors.voice.vad import VadSettings, make_vad
 
@@ -27,8 +32,12 @@ VOICE_CONFIG: dict[str, Key] = {
     "input_wav": Key(str, "", "play this recording into the pipeline once, in real time, "
                      "instead of the microphone (to try a setup without one); \"\" = the "
                      "microphone", path=True),
-    "wake_threshold": Key(float, None, "wake-word probability that fires; unset = the "
-                          "bundle's threshold", min=0, max=1),
+    "wake_threshold": Key(float, None, "wake-word probability that fires (the verifier's when "
+                          "wake_verify is on, else the detector's); unset = the bundle's "
+                          "threshold", min=0, max=1),
+    "wake_verify": Key(bool, True, "check each wake-word candidate with the bundle's "
+                       "wake_verifier over Whisper tiny.en's encoder (keeps tiny.en loaded, "
+                       "~100 MB); false = the small detector alone, which misses more"),
     "refractory_s": Key(float, None, "after a wake word, ignore another for this long; "
                         "unset = the bundle's", min=0, max=60),
     "pre_roll_s": Key(float, 0.3, "audio from before the wake word's detection given to STT",
@@ -54,7 +63,8 @@ VOICE_CONFIG: dict[str, Key] = {
                        "hangover still runs (the reply comes sooner); 0 = wait for the end",
                        min=0, max=5),
     "stt_preload": Key(bool, False, "load the STT model when the plugin starts, not at the "
-                       "first wake word (the first answer is then seconds faster; ~100 MB RSS)"),
+                       "first wake word (the first answer is then seconds faster; ~100 MB RSS); "
+                       "with wake_verify and the default stt_model it is loaded at start anyway"),
     "stt_threads": Key(int, 0, "CPU threads for speech to text; 0 = up to 4", min=0, max=64),
     "language": Key(str, "en", "spoken language for STT (\"en\", \"ru\", ...); \"\" = "
                     "detect (multilingual models only)"),
@@ -69,12 +79,27 @@ VOICE_CONFIG: dict[str, Key] = {
 }
 
 
-def load_wake_detector(bundle, config: dict):
-    """The bundle's wake model with the configured threshold and refractory period."""
+def load_wake_detector(bundle, config: dict, stt: SpeechToText | None = None):
+    """The bundle's wake model with the configured threshold and refractory period, behind
+    its verifier when the bundle has one and ``wake_verify`` is on. The verifier uses
+    ``stt``'s model when that is the packaged tiny.en (one copy in memory), else its own.
+    Raises BundleError / SttUnavailable with one line saying what to fix."""
     from tars_edge.wake import WakeDetector
+    from tars_edge_sensors.voice.verifier import MODEL, VerifiedWakeDetector
 
-    return WakeDetector.from_bundle(bundle, threshold=config["wake_threshold"],
-                                    refractory_s=config["refractory_s"])
+    if not config["wake_verify"] or MODEL not in bundle.models:
+        return WakeDetector.from_bundle(bundle, threshold=config["wake_threshold"],
+                                        refractory_s=config["refractory_s"])
+    encoder_dir = default_model_path()
+
+    def load_model(path: Path):
+        if stt is not None and resolve_model_path(stt.model_path).resolve() == path.resolve():
+            return stt.load()
+        return SpeechToText(str(path), threads=1).load()
+
+    return VerifiedWakeDetector.from_bundle(bundle, encoder_dir, load_model,
+                                            threshold=config["wake_threshold"],
+                                            refractory_s=config["refractory_s"])
 
 
 def build_pipeline(config: dict, wake, ask, emit, *, speak: bool | None = None,
@@ -141,7 +166,7 @@ class VoiceSensor(Sensor):
                 continue
             reported = ""
             if wake is None:
-                wake = self._load_wake(source)
+                wake = self._load_wake(source, stt)
                 if wake is None:
                     return
             pipeline = self._start(f"listening on {source.name or 'the default input'}", wake, stt)
@@ -171,7 +196,7 @@ class VoiceSensor(Sensor):
             while not ctx.sleep(self.config["retry_s"]):
                 pass
             return
-        wake = self._load_wake(source)
+        wake = self._load_wake(source, stt)
         if wake is None:
             return
         self._start(f"playing {source.path.name}", wake, stt).run(source, ctx.stopping)
@@ -179,15 +204,15 @@ class VoiceSensor(Sensor):
         while not ctx.sleep(self.config["retry_s"]):
             pass
 
-    def _load_wake(self, source):
+    def _load_wake(self, source, stt: SpeechToText):
         """The wake detector, or None after waiting for the stop when the bundle has no usable
         wake model (restarting the plugin would not help; fixing the bundle and restarting the
         daemon does)."""
         from tars_edge.bundle import Bundle, BundleError
 
         try:
-            return load_wake_detector(Bundle.load(_bundle_dir(self.ctx)), self.config)
-        except BundleError as exc:
+            return load_wake_detector(Bundle.load(_bundle_dir(self.ctx)), self.config, stt)
+        except (BundleError, SttUnavailable) as exc:
             source.stop()
             self.ctx.log.error("%s", exc)
             self.ctx.set_state("no_model", str(exc))

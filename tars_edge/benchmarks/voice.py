@@ -11,6 +11,13 @@ runs, the STT model loaded beforehand (the first question after start also waits
 silence), ``voice_stt_s`` (the whole transcription, which starts ``stt_early_s`` into that
 silence, so only ``voice_stt_wait_s`` of it is waited for) and ``voice_ask_s``. DESIGN §8
 target: ≤ 1.5 s with tiny.en. ``wake_rtf`` / ``wake_cpu_pct`` come from benchmarks.wake.
+
+``wake_verified_cpu_pct``: the whole wake word as the voice sensor runs it — the detector plus
+its verifier (tiny.en's encoder on every candidate window, docs/wake.md) — as process CPU time
+per second of audio × 100, over ordinary espeak-ng speech without the wake phrase (sentences
+that start with "hey" and near-misses among them), streamed in 80 ms blocks. Unlike the
+detector's, the verifier's cost depends on the content: speech makes candidates, silence does
+not, so this is the busy case. ``wake_verified_candidates_per_min``: windows verified.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +57,46 @@ def _speech_end_s(pcm: np.ndarray, offset_s: float) -> float:
 def _room(pcm: np.ndarray, seed: int) -> np.ndarray:
     noise = np.random.default_rng(seed).normal(0.0, NOISE_LEVEL, len(pcm)).astype(np.float32)
     return pcm + noise
+
+
+VERIFY_LINES = ("hey, I'm back home", "what's the weather like tomorrow?",
+                "hey there, how are you doing?", "turn the lights off in the kitchen",
+                "hey, can you play some music", "I think it will rain later today",
+                "hey Charles, the car is outside", "set a timer for ten minutes",
+                "the stars are bright tonight", "they tore the old poster down")
+VERIFY_VOICES = ("en", "en-gb", "en-us+f3", "en-gb-scotland+m3")
+
+
+def measure_verified_wake(bundle: Bundle, stt, folder: Path, progress: bool) -> dict:
+    from tars_edge_sensors.voice.plugin import VOICE_CONFIG, load_wake_detector
+    from tars_edge_sensors.voice.verifier import MODEL
+
+    if MODEL not in bundle.models:
+        return {"wake_verified_cpu_pct": None, "wake_verified_error": f"the bundle has no {MODEL}"}
+    settings = {name: key.default for name, key in VOICE_CONFIG.items()}
+    wake = load_wake_detector(bundle, settings, stt)  # wake_verify is on by default
+    pause = np.zeros(int(0.6 * SAMPLE_RATE), np.float32)
+    parts = []
+    for voice in VERIFY_VOICES:
+        for line in VERIFY_LINES:
+            out = folder / "line.wav"
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(out), line], check=True,
+                           capture_output=True)
+            parts += [read_wav(out), pause]
+    pcm = _room(np.concatenate(parts), seed=2)
+    wake.process(pcm[:SAMPLE_RATE])  # warm-up: the first encoder and ORT calls allocate
+    wake.reset()
+    block = 1280  # 80 ms, as the microphone delivers it
+    wall0, cpu0, hits = time.perf_counter(), time.process_time(), 0
+    for i in tqdm(range(0, len(pcm), block), desc="wake + verifier", disable=not progress,
+                  leave=False):
+        hits += len(wake.process(pcm[i: i + block]))
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    seconds = len(pcm) / SAMPLE_RATE
+    return {"wake_verified_cpu_pct": round(100 * cpu / seconds, 3),
+            "wake_verified_rtf": round(wall / seconds, 5),
+            "wake_verified_candidates_per_min": round(wake.candidates / (seconds / 60), 2),
+            "wake_verified_false_wakes": hits, "wake_verified_audio_s": round(seconds, 1)}
 
 
 def measure_stt(stt, folder: Path, progress: bool) -> dict:
@@ -89,7 +137,7 @@ def measure_latency(bundle: Bundle, stt, folder: Path, progress: bool) -> dict:
                                             ("daemon", "bundle"): str(bundle.root)})
     settings = voice_config(config)
     assistant = Assistant(config)
-    wake = load_wake_detector(bundle, settings)
+    wake = load_wake_detector(bundle, settings, stt)
     turns, events = [], []
 
     def ask(text: str) -> dict:
@@ -140,5 +188,6 @@ def run(bundle: Bundle, progress: bool = True) -> dict:
         folder = Path(tmp)
         results.update(measure_stt(stt, folder, progress))
         if results.get("stt_rtf") is not None:
+            results.update(measure_verified_wake(bundle, stt, folder, progress))
             results.update(measure_latency(bundle, stt, folder, progress))
     return results
