@@ -75,11 +75,12 @@ def _detector(bundle, whisper) -> VerifiedWakeDetector:
 @needs_espeak
 def test_streaming_two_stage_detector_equals_the_replayed_decision(tmp_path, bundle, whisper):
     phrase = trim(speech(tmp_path, "hey TARS"))
-    pcm = room(np.concatenate([
-        silence(1.0), phrase, speech(tmp_path, "what time is it?"), silence(1.5),
-        speech(tmp_path, "hey, give me the weather for tomorrow please", voice="en-gb"),
-        silence(1.5)]))
+    question = speech(tmp_path, "what time is it?")
+    near_miss = speech(tmp_path, "hey cars, set a timer", voice="en-us")  # MinGRU alone: 0.998
+    pcm = room(np.concatenate([silence(1.0), phrase, question, silence(1.5), near_miss,
+                               silence(1.5)]))
     phrase_end = 1.0 + len(phrase) / SAMPLE_RATE
+    near_miss_start = phrase_end + (len(question) / SAMPLE_RATE) + 1.5
 
     det = _detector(bundle, whisper)
     scores = np.array(det.detector.chunk_scores(det.detector.features(pcm)))
@@ -98,9 +99,13 @@ def test_streaming_two_stage_detector_equals_the_replayed_decision(tmp_path, bun
         streamed = [h for part in np.split(pcm, cuts) for h in det.process(part)]
         assert [h.t for h in streamed] == [h.t for h in replay]
         np.testing.assert_allclose([h.score for h in streamed], [h.score for h in replay], atol=1e-5)
-    assert len(replay) == 1, replay  # the wake phrase; not "hey, give me the weather ..."
+    assert len(replay) == 1, replay  # the wake phrase, not "hey cars"
     assert phrase_end - 0.3 <= replay[0].t <= phrase_end + 1.0
-    assert det.candidates >= 1
+    t = (idx + 1) * CHUNK_S
+    rejected = probs[idx][t > near_miss_start]
+    assert len(rejected) and rejected.max() < det.threshold  # candidates there, all turned down
+    alone = bundle.model("wake")["thresholds"]["wake"]  # the MinGRU alone would have woken
+    assert scores[(np.arange(len(scores)) + 1) * CHUNK_S > near_miss_start].max() >= alone
 
 
 def test_a_different_encoder_file_is_refused_in_one_line(tmp_path, bundle, whisper):
@@ -111,3 +116,18 @@ def test_a_different_encoder_file_is_refused_in_one_line(tmp_path, bundle, whisp
     with pytest.raises(BundleError) as err:
         WakeVerifier(bundle.file(MODEL), spec, fake, lambda _dir: whisper)
     assert "\n" not in str(err.value) and "wake_verifier" in str(err.value)
+
+
+def test_the_voice_sensor_verifies_by_default_and_can_run_the_detector_alone(bundle, whisper):
+    from tars_edge.wake import WakeDetector
+    from tars_edge_sensors.voice.plugin import VOICE_CONFIG, load_wake_detector
+
+    config = {name: key.default for name, key in VOICE_CONFIG.items()}
+    stt = SpeechToText()
+    verified = load_wake_detector(bundle, config, stt)
+    assert isinstance(verified, VerifiedWakeDetector)
+    assert stt.loaded  # the verifier shares the STT's tiny.en instead of loading a second copy
+    assert verified.threshold == bundle.model(MODEL)["thresholds"]["verify"]
+    alone = load_wake_detector(bundle, {**config, "wake_verify": False})
+    assert type(alone) is WakeDetector
+    assert alone.threshold == bundle.model("wake")["thresholds"]["wake"]
