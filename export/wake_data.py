@@ -209,7 +209,7 @@ def synthesize_pool(name: str, jobs: list[SpeechJob], cache: Path, workers: int 
     return SpeechPool(data, offsets, ends, jobs)
 
 
-def speed_pitch(rng: np.random.Generator) -> tuple[int, int]:
+def _speed_pitch(rng: np.random.Generator) -> tuple[int, int]:
     return int(rng.integers(110, 211)), int(rng.integers(15, 91))
 
 
@@ -220,7 +220,7 @@ def wake_jobs(n: int, heldout: bool, rng: np.random.Generator) -> list[SpeechJob
     for i in range(n):
         form = WAKE_FORMS[rng.integers(len(WAKE_FORMS))]
         voice = vs[rng.integers(len(vs))]
-        speed, pitch = speed_pitch(rng)
+        speed, pitch = _speed_pitch(rng)
         if i % 2:
             sep = ", " if rng.random() < 0.5 else " "
             text = form.rstrip("!.") + sep + reqs[rng.integers(len(reqs))]
@@ -236,10 +236,10 @@ def negative_jobs(n_sent: int, n_conf: int, n_ru: int, heldout: bool,
     confs = HELDOUT_CONFUSABLES if heldout else CONFUSABLES
     jobs = []
     for _ in range(n_sent):
-        speed, pitch = speed_pitch(rng)
+        speed, pitch = _speed_pitch(rng)
         jobs.append(SpeechJob(texts[rng.integers(len(texts))], vs[rng.integers(len(vs))], speed, pitch))
     for i in range(n_conf):
-        speed, pitch = speed_pitch(rng)
+        speed, pitch = _speed_pitch(rng)
         conf = confs[rng.integers(len(confs))]
         text = conf + (" " + texts[rng.integers(len(texts))] if i % 2 else "")
         # prefix marks these as hard negatives (their clips get HARD_NEGATIVE_WEIGHT)
@@ -247,7 +247,7 @@ def negative_jobs(n_sent: int, n_conf: int, n_ru: int, heldout: bool,
     ru = russian_sentences(heldout)
     ru_voices = ("ru", "ru+m3", "ru+f2", "ru+m5", "ru+f4") if not heldout else ("ru+m7", "ru+f5")
     for _ in range(n_ru):
-        speed, pitch = speed_pitch(rng)
+        speed, pitch = _speed_pitch(rng)
         jobs.append(SpeechJob(ru[rng.integers(len(ru))], ru_voices[rng.integers(len(ru_voices))],
                               speed, pitch))
     return jobs

