@@ -104,15 +104,17 @@ def positive_probs(detector: WakeDetector, positives: list) -> list[np.ndarray]:
     return out
 
 
+def hit_window_peak(scores: np.ndarray, end_s: float) -> float:
+    """The highest chunk score inside the hit window around a wake phrase ending at ``end_s``."""
+    t = (np.arange(len(scores)) + 1) * CHUNK_S
+    inside = (t >= end_s + HIT_WINDOW_S[0]) & (t <= end_s + HIT_WINDOW_S[1])
+    return float(scores[inside].max(initial=0.0))
+
+
 def positive_peaks(probs: list[np.ndarray], positives: list, smoothing: int) -> np.ndarray:
     """Per held-out wake utterance: the highest (smoothed) chunk score inside the hit window."""
-    peaks = []
-    for p, item in zip(probs, positives):
-        scores = smoothed_scores(p, smoothing)
-        t = (np.arange(len(scores)) + 1) * CHUNK_S
-        inside = (t >= item.end_s + HIT_WINDOW_S[0]) & (t <= item.end_s + HIT_WINDOW_S[1])
-        peaks.append(scores[inside].max(initial=0.0))
-    return np.array(peaks)
+    return np.array([hit_window_peak(smoothed_scores(p, smoothing), item.end_s)
+                     for p, item in zip(probs, positives)])
 
 
 def stream_probs(detector: WakeDetector, pieces: list[np.ndarray]) -> np.ndarray:

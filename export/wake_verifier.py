@@ -40,8 +40,8 @@ from tars_edge_sensors.voice.verifier import (
     MODEL,
     WakeVerifier,
     WhisperEncoder,
+    chunk_window,
     verified_scores,
-    window,
 )
 from tars_export import wake_data
 from tars_export.bundle_writer import put_model
@@ -53,7 +53,13 @@ from tars_export.train_wake import (
     training_pools,
 )
 from tars_export.verify import check_parity
-from tars_export.wake_build import HIT_WINDOW_S, REFRACTORY_S, TARGET_FA_PER_HOUR, TARGET_FRR
+from tars_export.wake_build import (
+    REFRACTORY_S,
+    TARGET_FA_PER_HOUR,
+    TARGET_FRR,
+    hit_window_peak,
+    stream_probs,
+)
 
 SR = audio.SAMPLE_RATE
 BEFORE_S, AFTER_S = 1.6, 0.4  # the window around a candidate chunk's end
@@ -113,14 +119,10 @@ class Recorder:
 
     def scores(self, pieces: list[np.ndarray]) -> np.ndarray:
         """Chunk scores over a stream (state carried across the pieces), as the detector scores."""
-        self.detector.reset()
-        probs = [self.detector.step_probabilities(audio.log_mel(p)) for p in pieces]
-        return smoothed_scores(np.concatenate([p for p in probs if len(p)]),
-                               self.detector.smoothing_steps)
+        return smoothed_scores(stream_probs(self.detector, pieces), self.detector.smoothing_steps)
 
     def windows(self, pcm: np.ndarray, chunks) -> np.ndarray:
-        out = [self.encoder(window(pcm, round((int(i) + 1) * CHUNK_S * SR), BEFORE_S, AFTER_S))
-               for i in chunks]
+        out = [self.encoder(chunk_window(pcm, i, BEFORE_S, AFTER_S)) for i in chunks]
         return np.stack(out).astype(np.float16) if out else np.zeros((0, 0, 0), np.float16)
 
 
@@ -198,21 +200,16 @@ def record(rec: Recorder, verifier: WakeVerifier, pieces: list[np.ndarray]) -> d
     probs = np.zeros(len(s), np.float32)
     for k in range(0, len(idx), 200):
         part = idx[k: k + 200]
-        probs[part] = verifier.probabilities(
-            [window(pcm, round((int(i) + 1) * CHUNK_S * SR), BEFORE_S, AFTER_S) for i in part])
+        probs[part] = verifier.chunk_probabilities(pcm, part)
     return {"scores": s, "probs": probs, "seconds": len(pcm) / SR}
 
 
 def frr(items: list[dict], ends: list[float], cand: float, verify: float) -> float:
     """The builder's rule: a wake utterance is found if a verified score in the hit window
     reaches the threshold."""
-    missed = 0
-    for r, end in zip(items, ends):
-        v = verified_scores(r["scores"], r["probs"], cand)
-        t = (np.arange(len(v)) + 1) * CHUNK_S
-        inside = (t >= end + HIT_WINDOW_S[0]) & (t <= end + HIT_WINDOW_S[1])
-        missed += v[inside].max(initial=0.0) < verify
-    return round(float(missed) / max(1, len(items)), 4)
+    missed = sum(hit_window_peak(verified_scores(r["scores"], r["probs"], cand), end) < verify
+                 for r, end in zip(items, ends))
+    return round(missed / max(1, len(items)), 4)
 
 
 def fa_per_hour(stream: dict, cand: float, verify: float) -> float:

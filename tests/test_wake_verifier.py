@@ -87,9 +87,7 @@ def test_streaming_two_stage_detector_equals_the_replayed_decision(tmp_path, bun
     cand = det.verifier.candidate_threshold
     idx = np.flatnonzero(scores >= cand)
     probs = np.zeros(len(scores), np.float32)
-    probs[idx] = det.verifier.probabilities([
-        window(pcm, round((i + 1) * CHUNK_S * SAMPLE_RATE), det.verifier.before_s,
-               det.verifier.after_s) for i in idx])
+    probs[idx] = det.verifier.chunk_probabilities(pcm, idx)
     replay = hits_from_scores(verified_scores(scores, probs, cand), det.threshold, det.refractory_s)
 
     rng = np.random.default_rng(0)

@@ -7,8 +7,8 @@ candidate's audio — ``before_s`` before the candidate chunk's end and ``after_
 through the encoder of faster-whisper's ``tiny.en`` (the STT model the voice pipeline already
 ships, whose representation was learnt from real speech of many speakers), and the bundle's
 ``wake_verifier`` head, a small ONNX network trained on those encodings, says whether the window
-holds the wake phrase. Candidates are rare (a few per minute of speech) and a 2 s window costs
-~30 ms of one core, so listening stays cheap.
+holds the wake phrase. Candidates are rare (2–20 a minute of speech, docs/wake.md) and a 2 s window
+costs ~30 ms of one core, so listening stays cheap.
 
 :func:`verified_scores` is the decision over recorded scores that the build-time evaluation
 replays; :class:`VerifiedWakeDetector` makes the same decision on a live stream.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tars_edge.audio import HOP_SAMPLES, SAMPLE_RATE, as_pcm
+from tars_edge.audio import FRAME_SAMPLES, HOP_SAMPLES, SAMPLE_RATE, as_pcm
 from tars_edge.bundle import Bundle, BundleError, sha256_file
 from tars_edge.engine.sessions import open_session
 from tars_edge.wake import CHUNK_S, WakeDetector, WakeHit
@@ -39,6 +39,11 @@ def window(pcm: np.ndarray, end_sample: int, before_s: float, after_s: float) ->
     if hi > lo:
         out[lo - a: hi - a] = pcm[lo:hi]
     return out
+
+
+def chunk_window(pcm: np.ndarray, chunk: int, before_s: float, after_s: float) -> np.ndarray:
+    """:func:`window` around the end of the 80 ms chunk number ``chunk`` of ``pcm``."""
+    return window(pcm, (int(chunk) + 1) * FRAME_SAMPLES, before_s, after_s)
 
 
 class WhisperEncoder:
@@ -89,6 +94,11 @@ class WakeVerifier:
         encoded = np.stack([self.encode(w) for w in windows]).astype(np.float32)
         return self._session.run(["prob"], {"encoded": encoded})[0].astype(np.float32)
 
+    def chunk_probabilities(self, pcm: np.ndarray, chunks) -> np.ndarray:
+        """P(wake phrase) of the windows around the ends of these 80 ms chunks of ``pcm``."""
+        return self.probabilities([chunk_window(pcm, i, self.before_s, self.after_s)
+                                   for i in chunks])
+
 
 def verified_scores(scores: np.ndarray, probs: np.ndarray, candidate_threshold: float) -> np.ndarray:
     """Per chunk: the verifier's probability where the detector's score reached the candidate
@@ -134,13 +144,13 @@ class VerifiedWakeDetector:
 
     def process(self, pcm: np.ndarray) -> list[WakeHit]:
         pcm = as_pcm(pcm)
-        first = self.detector.time_s
+        first = round(self.detector.time_s / CHUNK_S)  # chunks scored before this call
         scores = self.detector.chunk_scores(self.detector.features(pcm))
         self._audio = np.concatenate([self._audio, pcm])
         for i, score in enumerate(scores):
             self.last_score = score
             if score >= self.detector.threshold:
-                self._pending.append(round((first + (i + 1) * CHUNK_S) * SAMPLE_RATE))
+                self._pending.append((first + i + 1) * FRAME_SAMPLES)
         hits = self._verify_ready()
         drop = max(0, len(self._audio) - self._keep)
         self._audio, self._audio_start = self._audio[drop:], self._audio_start + drop

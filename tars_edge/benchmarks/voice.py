@@ -25,7 +25,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +40,10 @@ LATENCY_RUNS = 3
 NOISE_LEVEL = 0.002  # a quiet room under the synthetic voice
 
 
-def _espeak(text: str, folder: Path) -> np.ndarray:
+def _espeak(text: str, folder: Path, voice: str = "en", speed: int = 160) -> np.ndarray:
     out = folder / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "en", "-s", "160", "-w", str(out), text], check=True,
-                   capture_output=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text],
+                   check=True, capture_output=True)
     return read_wav(out)
 
 
@@ -65,9 +64,11 @@ VERIFY_LINES = ("hey, I'm back home", "what's the weather like tomorrow?",
                 "hey Charles, the car is outside", "set a timer for ten minutes",
                 "the stars are bright tonight", "they tore the old poster down")
 VERIFY_VOICES = ("en", "en-gb", "en-us+f3", "en-gb-scotland+m3")
+VERIFY_SPEED = 175  # espeak-ng's own default
 
 
 def measure_verified_wake(bundle: Bundle, stt, folder: Path, progress: bool) -> dict:
+    from tars_edge.benchmarks.wake import timed_blocks
     from tars_edge_sensors.voice.plugin import VOICE_CONFIG, load_wake_detector
     from tars_edge_sensors.voice.verifier import MODEL
 
@@ -79,24 +80,17 @@ def measure_verified_wake(bundle: Bundle, stt, folder: Path, progress: bool) -> 
     parts = []
     for voice in VERIFY_VOICES:
         for line in VERIFY_LINES:
-            out = folder / "line.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-w", str(out), line], check=True,
-                           capture_output=True)
-            parts += [read_wav(out), pause]
+            parts += [_espeak(line, folder, voice, VERIFY_SPEED), pause]
     pcm = _room(np.concatenate(parts), seed=2)
     wake.process(pcm[:SAMPLE_RATE])  # warm-up: the first encoder and ORT calls allocate
     wake.reset()
-    block = 1280  # 80 ms, as the microphone delivers it
-    wall0, cpu0, hits = time.perf_counter(), time.process_time(), 0
-    for i in tqdm(range(0, len(pcm), block), desc="wake + verifier", disable=not progress,
-                  leave=False):
-        hits += len(wake.process(pcm[i: i + block]))
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    hits: list = []
+    wall, cpu = timed_blocks(lambda block: hits.extend(wake.process(block)), pcm)  # 80 ms blocks
     seconds = len(pcm) / SAMPLE_RATE
     return {"wake_verified_cpu_pct": round(100 * cpu / seconds, 3),
             "wake_verified_rtf": round(wall / seconds, 5),
             "wake_verified_candidates_per_min": round(wake.candidates / (seconds / 60), 2),
-            "wake_verified_false_wakes": hits, "wake_verified_audio_s": round(seconds, 1)}
+            "wake_verified_false_wakes": len(hits), "wake_verified_audio_s": round(seconds, 1)}
 
 
 def measure_stt(stt, folder: Path, progress: bool) -> dict:

@@ -33,7 +33,8 @@ def _signal(seconds: float, seed: int = 0) -> np.ndarray:
     return pcm.astype(np.float32)
 
 
-def _timed(fn, pcm: np.ndarray) -> tuple[float, float]:
+def timed_blocks(fn, pcm: np.ndarray) -> tuple[float, float]:
+    """(wall, process CPU) seconds of ``fn`` over ``pcm`` fed in microphone-sized blocks."""
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for i in range(0, len(pcm), BLOCK):
         fn(pcm[i: i + BLOCK])
@@ -51,10 +52,10 @@ def run(bundle: Bundle, progress: bool = True, seconds: float = SECONDS) -> dict
     parts = np.array_split(pcm, 10)
     wall = cpu = 0.0
     for part in tqdm(parts, desc="wake", disable=not progress, leave=False):
-        w, c = _timed(detector.process, part)
+        w, c = timed_blocks(detector.process, part)
         wall, cpu = wall + w, cpu + c
     mel = audio.LogMelStream()
-    feat_wall, _ = _timed(mel.push, pcm)
+    feat_wall, _ = timed_blocks(mel.push, pcm)
     return {
         "wake_rtf": round(wall / seconds, 5),
         "wake_cpu_pct": round(100 * cpu / seconds, 3),
