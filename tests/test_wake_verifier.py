@@ -23,6 +23,7 @@ from tars_edge_sensors.voice.verifier import (
     MODEL,
     VerifiedWakeDetector,
     WakeVerifier,
+    candidate_chunks,
     verified_scores,
     window,
 )
@@ -34,6 +35,17 @@ def test_window_is_zero_padded_before_the_stream_starts():
     assert len(w) == round(1.25 * SAMPLE_RATE)
     assert not w[:8000].any()  # 1 s before sample 8000 is half before the start
     np.testing.assert_array_equal(w[8000:], pcm[:12000])
+
+
+def test_candidates_are_taken_at_most_once_per_stride():
+    scores = np.array([0.0, 0.5, 0.6, 0.7, 0.0, 0.9, 0.2, 0.05, 0.3])
+    assert candidate_chunks(scores, 0.1, 1).tolist() == [1, 2, 3, 5, 6, 8]
+    assert candidate_chunks(scores, 0.1, 2).tolist() == [1, 3, 5, 8]  # 7 is under 0.1
+    assert candidate_chunks(scores, 0.1, 3).tolist() == [1, 5, 8]
+    probs = np.linspace(0.1, 0.9, len(scores))
+    got = verified_scores(scores, probs, 0.1, 2)
+    np.testing.assert_allclose(got[[1, 3, 5, 8]], probs[[1, 3, 5, 8]])
+    assert not np.delete(got, [1, 3, 5, 8]).any()
 
 
 def test_verifier_head_exports_to_onnx_like_pytorch(tmp_path):
@@ -84,11 +96,12 @@ def test_streaming_two_stage_detector_equals_the_replayed_decision(tmp_path, bun
 
     det = _detector(bundle, whisper)
     scores = np.array(det.detector.chunk_scores(det.detector.features(pcm)))
-    cand = det.verifier.candidate_threshold
-    idx = np.flatnonzero(scores >= cand)
+    cand, stride = det.verifier.candidate_threshold, det.verifier.stride
+    idx = candidate_chunks(scores, cand, stride)
     probs = np.zeros(len(scores), np.float32)
     probs[idx] = det.verifier.chunk_probabilities(pcm, idx)
-    replay = hits_from_scores(verified_scores(scores, probs, cand), det.threshold, det.refractory_s)
+    replay = hits_from_scores(verified_scores(scores, probs, cand, stride), det.threshold,
+                              det.refractory_s)
 
     rng = np.random.default_rng(0)
     for _ in range(2):  # microphone-sized blocks and random ones
