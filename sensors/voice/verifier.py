@@ -7,8 +7,8 @@ candidate's audio — ``before_s`` before the candidate chunk's end and ``after_
 through the encoder of faster-whisper's ``tiny.en`` (the STT model the voice pipeline already
 ships, whose representation was learnt from real speech of many speakers), and the bundle's
 ``wake_verifier`` head, a small ONNX network trained on those encodings, says whether the window
-holds the wake phrase. Candidates are rare (2–20 a minute of speech, docs/wake.md) and a 2 s window
-costs ~30 ms of one core, so listening stays cheap.
+holds the wake phrase. Candidates are rare (4–30 a minute of speech, docs/wake.md), at most one
+every ``stride`` chunks, and a 2 s window costs ~30 ms of one core, so listening stays cheap.
 
 :func:`verified_scores` is the decision over recorded scores that the build-time evaluation
 replays; :class:`VerifiedWakeDetector` makes the same decision on a live stream.
