@@ -69,7 +69,7 @@ BEFORE_S, AFTER_S = 1.6, 0.4  # the window around a candidate chunk's end
 COLLECT_THRESHOLD = 0.05  # a stage-1 score that makes a training chunk a candidate
 MINE_THRESHOLD = 0.02  # the mined training negatives reach down to the lowest grid L
 CANDIDATE_GRID = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
-STRIDE = 2  # verify a candidate only if none was in the previous chunk (half the encoder work)
+STRIDE = 2  # verify a candidate only if the previous chunk was not verified (half the work)
 VERIFY_GRID = sorted({round(float(v), 4) for v in np.concatenate([
     np.arange(0.05, 0.951, 0.05), [0.97, 0.98, 0.99, 0.995, 0.997, 0.998, 0.999, 0.9995, 0.9999]])})
 PARITY_TOLERANCE = 1e-4
@@ -95,7 +95,7 @@ class VerifierConfig:
 
     @classmethod
     def quick(cls) -> VerifierConfig:
-        return cls(epochs=1, heads=2, train_stream_s=60.0, random_windows=20, mine_stream_s=30.0,
+        return cls(epochs=1, train_stream_s=60.0, random_windows=20, mine_stream_s=30.0,
                    calib_extra_s=30.0, fresh_wake_utterances=8, fresh_negative_s=30.0)
 
 

@@ -1,9 +1,10 @@
 """The wake word's second stage (sensors/voice/verifier.py, export/wake_verifier.py).
 
-Unit: windows at the stream start, the head's ONNX export against PyTorch. Integration, on the
-committed bundle with the real tiny.en encoder and espeak-ng speech: the streaming two-stage
-detector gives exactly the hits the build-time evaluation replays, finds "hey TARS" and stays
-quiet on a sentence that starts with "hey"; a wrong encoder file is refused in one line.
+Unit: windows at the stream start, the candidate stride, the ONNX export against PyTorch.
+Integration, on the committed bundle with the real tiny.en encoder and espeak-ng speech: batched
+windows encode exactly like single ones; the streaming two-stage detector gives exactly the hits
+the build-time evaluation replays, finds "hey TARS" and stays quiet on a sentence that starts
+with "hey"; a wrong encoder file is refused in one line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tars_edge_sensors.voice.verifier import (
     MODEL,
     VerifiedWakeDetector,
     WakeVerifier,
+    WhisperEncoder,
     candidate_chunks,
     verified_scores,
     window,
@@ -52,10 +54,10 @@ def test_verifier_head_exports_to_onnx_like_pytorch(tmp_path):
     torch = pytest.importorskip("torch")
     import onnxruntime as ort
 
-    from tars_export.wake_verifier import Verifier, export_onnx
+    from tars_export.wake_verifier import Ensemble, Verifier, export_onnx
 
     torch.manual_seed(0)
-    model = Verifier().eval()
+    model = Ensemble([Verifier(), Verifier()]).eval()  # as shipped: two heads, mean logit
     path = tmp_path / "v.onnx"
     export_onnx(model, path, frames=100)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -78,6 +80,16 @@ def bundle():
     if MODEL not in b.models:
         pytest.skip(f"{BUNDLE} has no {MODEL} (tars-export build-default --only {MODEL})")
     return b
+
+
+def test_batched_windows_encode_like_single_ones(whisper):
+    encode = WhisperEncoder(whisper)
+    rng = np.random.default_rng(1)
+    windows = [rng.standard_normal(2 * SAMPLE_RATE).astype(np.float32) * 0.1 for _ in range(3)]
+    batched = encode.many(windows, batch=2)  # one full batch and one partial
+    assert batched.shape[0] == 3
+    for w, got in zip(windows, batched):
+        np.testing.assert_array_equal(got, encode(w))
 
 
 def _detector(bundle, whisper) -> VerifiedWakeDetector:

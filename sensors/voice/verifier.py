@@ -112,8 +112,8 @@ class WakeVerifier:
 
 
 def candidate_chunks(scores: np.ndarray, candidate_threshold: float, stride: int = 1) -> np.ndarray:
-    """The chunks that get verified: those whose score reaches the candidate threshold, except
-    one within ``stride - 1`` chunks after the last such chunk. Neighbouring windows are 80 ms
+    """The chunks that get verified: those whose score reaches the candidate threshold and that
+    come at least ``stride`` chunks after the last one taken. Neighbouring windows are 80 ms
     apart and hold nearly the same audio, so a stride of 2 halves the encoder's work for almost
     no loss (docs/wake.md, round 19)."""
     out, last = [], None
